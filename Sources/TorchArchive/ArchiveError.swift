@@ -52,9 +52,10 @@ public struct ArchiveError: Error, CustomStringConvertible, Equatable, Sendable 
     func at(file: String, location: String? = nil) -> ArchiveError {
         var copy = self
         if copy.file.isEmpty { copy.file = file }
+        // A byte offset means nothing without its record; a record or key name stands on its own.
         if let location, copy.location.isEmpty {
             copy.location = location
-        } else if let location, !copy.location.hasPrefix(location) {
+        } else if let location, copy.location.hasPrefix("at byte") {
             copy.location = "\(location) \(copy.location)"
         }
         return copy

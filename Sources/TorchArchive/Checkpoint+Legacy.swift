@@ -25,11 +25,9 @@ extension Checkpoint {
             guard case .int(1001) = version else {
                 throw ArchiveError(.unsupported, file: path, location: "protocol version", expected: "1001", found: ObjectTree.summary(version))
             }
-            let sysInfo = try tagging(file: path, location: "sys_info") { try plain.run(&reader) }
-            var isBigEndian = false
-            if case .dict(let info) = sysInfo, let little = info["little_endian"]?.boolValue {
-                isBigEndian = !little
-            }
+            // sys_info records the writer's byte order, but PyTorch writes legacy storages
+            // little-endian on every machine (THPStorage_writeFileRaw), so it changes nothing here.
+            _ = try tagging(file: path, location: "sys_info") { try plain.run(&reader) }
 
             let resolver = TorchUnpickler { key, dtype, count, location in
                 try TorchStorage(key: key, dtype: dtype, count: count, location: location)
@@ -47,8 +45,7 @@ extension Checkpoint {
                 guard let storage = resolver.storages[key] else {
                     throw ArchiveError(.malformed, file: path, location: location, expected: "a storage the main pickle uses", found: "an unused key")
                 }
-                let raw = try tagging(file: path, location: location) { try reader.u64("an element count") }
-                let count = isBigEndian ? raw.byteSwapped : raw
+                let count = try tagging(file: path, location: location) { try reader.u64("an element count") }
                 guard count == UInt64(storage.count) else {
                     throw ArchiveError(.malformed, file: path, location: location,
                                        expected: "\(storage.count) elements as the pickle declared", found: "\(count)")
@@ -56,7 +53,7 @@ extension Checkpoint {
                 try tagging(file: path, location: location) {
                     try reader.require(storage.byteCount, "\(storage.count) \(storage.dtype.torchName) elements")
                 }
-                storage.attach(.region(ByteRegion(file, reader.offset..<(reader.offset + storage.byteCount))), bigEndian: isBigEndian)
+                storage.attach(.region(ByteRegion(file, reader.offset..<(reader.offset + storage.byteCount))), bigEndian: false)
                 reader.offset += storage.byteCount
                 attached.insert(key)
             }
@@ -67,7 +64,7 @@ extension Checkpoint {
             var tree = ObjectTree(limits: limits)
             try tagging(file: path) { try tree.collect(root, prefix: "") }
             return Checkpoint(path: path, format: .legacy, pickleProtocol: main.protocolVersion, fileSize: file.count,
-                              isBigEndian: isBigEndian, root: root, tensors: tree.tensors, opaqueObjects: tree.opaqueObjects)
+                              isBigEndian: false, root: root, tensors: tree.tensors, opaqueObjects: tree.opaqueObjects)
         }
     }
 }

@@ -24,7 +24,9 @@ struct ObjectTree {
                                found: "more (the pickle references shared containers over and over)")
         }
         guard depth <= limits.maxNesting else {
-            throw ArchiveError(.limitExceeded, location: path, expected: "containers nested at most \(limits.maxNesting) deep", found: "deeper nesting")
+            let shown = path.count > 60 ? String(path.prefix(60)) + "..." : path
+            throw ArchiveError(.limitExceeded, location: shown, expected: "containers nested at most \(limits.maxNesting) deep",
+                               found: "deeper nesting")
         }
         switch value {
         case .tensor(let tensor):

@@ -26,7 +26,7 @@ enum ZipDirectory {
                 guard try record.u32() == zip64End else {
                     throw ArchiveError(.malformed, location: "ZIP64 end record", expected: "signature PK\\x06\\x06", found: "other bytes")
                 }
-                record.offset += 20
+                record.offset += 28  // record size, versions, disk numbers, entries on this disk
                 let total = try record.u64()
                 _ = try record.u64()  // directory size
                 let directory = try record.u64()

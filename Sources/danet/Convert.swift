@@ -1,0 +1,65 @@
+import ArgumentParser
+import TorchArchive
+
+/// `danet convert IN OUT.safetensors`: the state dict as a safetensors file any tool can read.
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a PyTorch checkpoint to safetensors.",
+        discussion: """
+            Writes the state dict (found inside 'state_dict', 'model' or 'module' wrappers) with every \
+            tensor contiguous and written once. The output appears only when complete; on any error an \
+            existing OUT is left as it was.
+            """
+    )
+
+    enum TargetType: String, ExpressibleByArgument, CaseIterable {
+        case f32, f16, bf16
+
+        var dtype: DType {
+            switch self {
+            case .f32: .float32
+            case .f16: .float16
+            case .bf16: .bfloat16
+            }
+        }
+    }
+
+    @Argument(help: "The checkpoint to read.")
+    var input: String
+
+    @Argument(help: "The safetensors file to write.")
+    var output: String
+
+    @Option(help: "Store floating-point tensors as this type (default: as in the checkpoint).")
+    var dtype: TargetType?
+
+    @Option(help: "Remove this prefix from tensor names, e.g. 'module.'.")
+    var stripPrefix: String?
+
+    @Flag(help: "Write every tensor in the file (optimizer state too), named by its full path.")
+    var all = false
+
+    func validate() throws {
+        guard output != input else { throw ValidationError("OUT must differ from IN: converting in place would replace the input.") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let checkpoint = try Checkpoint.open(input)
+            let tensors = all ? checkpoint.tensors : try checkpoint.stateDict(stripPrefix: stripPrefix)
+            let items = tensors.map { named in
+                let target = dtype.flatMap { named.tensor.dtype.isFloatingPoint ? $0.dtype : nil } ?? named.tensor.dtype
+                return SafetensorsWriter.Item(name: named.name, dtype: target, shape: named.tensor.shape) {
+                    try named.tensor.bytes(as: target)
+                }
+            }
+            var metadata = ["format": "pt", "source": String(input.split(separator: "/").last ?? ""), "source_format": checkpoint.format.rawValue]
+            if !checkpoint.stateDictPath.isEmpty && !all { metadata["source_state_dict"] = checkpoint.stateDictPath }
+            var bar = ProgressBar(label: "converting", total: items.count)
+            try SafetensorsWriter.write(items, metadata: metadata, to: output) { done, _ in bar.update(done) }
+            let bytes = items.reduce(0) { $0 + $1.shape.reduce($1.dtype.byteSize, *) }
+            let source = all || checkpoint.stateDictPath.isEmpty ? "" : " from '\(checkpoint.stateDictPath)'"
+            print("wrote \(output): \(items.count) tensors, \(Format.bytes(bytes))\(source) of \(input) (\(checkpoint.format.rawValue))")
+        }
+    }
+}

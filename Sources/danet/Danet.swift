@@ -1,0 +1,45 @@
+import ArgumentParser
+import TorchArchive
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Danet: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "danet",
+        abstract: "Load PyTorch checkpoints without Python and run DANet on the CPU.",
+        subcommands: [Inspect.self, Convert.self]
+    )
+}
+
+/// Runs `body`; a library error becomes one line on stderr and exit status 1, with no stack trace.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ArchiveError {
+        Terminal.standardError("danet: error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+enum Terminal {
+    static func standardError(_ line: String) {
+        writeStandardError(line + "\n")
+    }
+
+    /// Writes to file descriptor 2 directly: the C `stderr` global is not concurrency-safe in Swift 6.
+    static func writeStandardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + done, $0.count - done) }
+            if n <= 0 { return }
+            done += n
+        }
+    }
+
+    /// True when stderr is a terminal, so progress can redraw in place; pipes get plain output.
+    static var standardErrorIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+}
