@@ -79,7 +79,7 @@ def record(case, file, tensors, *, fmt, protocol, state_dict="", opaque=(), stri
         check_same(load_check(os.path.join(OUT, file)), {k: v for k, v in tensors.items()}, case)
     expected[case] = {
         "file": file, "format": fmt, "protocol": protocol, "stateDict": state_dict,
-        "tensors": {name: describe(t) for name, t in tensors.items()},
+        "tensors": [dict(name=name, **describe(t)) for name, t in tensors.items()],
         "opaque": [list(pair) for pair in opaque], "stripPrefix": strip,
     }
 
@@ -257,6 +257,14 @@ def torchscript_cases():
     torch.jit.save(scripted, path("torchscript.pt"))
     tensors = dict(scripted.state_dict())
     record("torchscript", "torchscript.pt", tensors, fmt="torchscript", protocol=2,
+           load_check=lambda p: dict(torch.jit.load(p).state_dict()))
+
+    # Tracing records tensors made inside forward() as constants (constants.pkl, constants/<key>).
+    traced = torch.jit.trace(TinyNet().eval(), torch.zeros(1, 3, 5, 5))
+    torch.jit.save(traced, path("torchscript_traced.pt"))
+    constants = torch.jit.load(path("torchscript_traced.pt")).code
+    assert "CONSTANTS.c0" in constants, constants
+    record("torchscript_traced", "torchscript_traced.pt", dict(traced.state_dict()), fmt="torchscript", protocol=2,
            load_check=lambda p: dict(torch.jit.load(p).state_dict()))
 
 

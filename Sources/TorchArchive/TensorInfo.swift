@@ -10,7 +10,7 @@ public struct TensorInfo: Sendable {
     /// Offset of element [0, 0, ...] in elements of `dtype` from the storage start.
     public let storageOffset: Int
     public let storage: TorchStorage
-    public let requiresGrad: Bool
+    public internal(set) var requiresGrad: Bool
     public let elementCount: Int
 
     public var byteCount: Int { elementCount * dtype.byteSize }

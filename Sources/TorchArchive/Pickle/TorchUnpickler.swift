@@ -47,8 +47,11 @@ final class TorchUnpickler: PickleResolver {
             return .tensor(try rebuildTensor(arguments, dtypeArgument: 6))
         case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"),
              ("torch.nn.parameter", "Parameter"), ("torch._utils", "_rebuild_device_tensor_from_cpu_tensor"):
-            guard case .tensor(let tensor)? = arguments.first else {
+            guard case .tensor(var tensor)? = arguments.first else {
                 throw ArchiveError(.malformed, expected: "a tensor as the first argument of \(global.qualifiedName)", found: arguments.first?.typeName ?? "no arguments")
+            }
+            if global.name != "_rebuild_device_tensor_from_cpu_tensor", arguments.count > 1, let flag = arguments[1].boolValue {
+                tensor.requiresGrad = flag
             }
             return .tensor(tensor)
         case ("torch._tensor", "_rebuild_from_type_v2"), ("torch._utils", "_rebuild_from_type"):

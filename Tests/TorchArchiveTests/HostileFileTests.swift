@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import TorchArchive
+
+/// Every hostile or broken case fails with its own error: the right kind, a message naming the
+/// file and the cause, and no side effect.
+@Suite("Hostile and broken files")
+struct HostileFileTests {
+    static let markers = ["zip", "legacy", "inst", "obj", "eval", "torchscript"].map { "/tmp/danet-marker-\($0)" }
+
+    @Test("fails with a one-line error naming the cause", arguments: Fixtures.failingCases)
+    func failsClearly(_ name: String) throws {
+        let expectation = try #require(Fixtures.archive[name])
+        let failure = try #require(expectation.error)
+        for marker in Self.markers { try? FileManager.default.removeItem(atPath: marker) }
+        let path = Fixtures.path("archive/" + expectation.file)
+        do {
+            let checkpoint = try Checkpoint.open(path)
+            for named in checkpoint.tensors { _ = try named.tensor.contiguousBytes() }
+            Issue.record("\(name) loaded without an error")
+        } catch let error as ArchiveError {
+            let message = error.description
+            #expect(kindName(error.kind) == failure.kind, "\(message)")
+            #expect(message.hasPrefix(path), "\(message)")
+            #expect(!message.contains("\n"))
+            for fragment in failure.contains {
+                #expect(message.contains(fragment), "'\(fragment)' missing from: \(message)")
+            }
+            if case .refusedGlobal(let global) = error.kind {
+                #expect(failure.contains.contains(global))
+            }
+        }
+        for marker in Self.markers {
+            #expect(!FileManager.default.fileExists(atPath: marker), "\(marker) was created")
+        }
+    }
+
+    @Test("every prefix of a checkpoint fails cleanly or loads")
+    func truncationAtManyOffsets() throws {
+        let source = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("archive/legacy.pth")))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("danet-truncation-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var failures = 0
+        for length in stride(from: 0, to: source.count, by: 7) {
+            let path = folder.appendingPathComponent("cut.pth").path
+            try source.prefix(length).write(to: URL(fileURLWithPath: path))
+            do {
+                let checkpoint = try Checkpoint.open(path)
+                for named in checkpoint.tensors { _ = try named.tensor.floats() }
+                Issue.record("a \(length)-byte prefix of \(source.count) loaded")
+            } catch let error as ArchiveError {
+                failures += 1
+                #expect(!error.description.contains("\n"))
+            }
+        }
+        #expect(failures > 100)
+    }
+}
