@@ -1,0 +1,164 @@
+import Foundation
+import Testing
+import TorchArchive
+
+/// Runs the built `danet` binary as a user would and checks what it prints and writes.
+struct CLI {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/archive").path
+
+    static let binary: String = {
+        // The test bundle sits next to the products it was built with.
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for folder in [beside, beside.deletingLastPathComponent()] {
+            let candidate = folder.appendingPathComponent("danet").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        fatalError("danet binary not found beside \(beside.path)")
+    }()
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    static func fixture(_ name: String) -> String { fixtures + "/" + name }
+
+    static func temporaryFolder() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("danet-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}
+
+@Suite("danet inspect")
+struct InspectCommandTests {
+    @Test("shows format, structure, tensors and totals")
+    func text() throws {
+        let result = try CLI.run(["inspect", CLI.fixture("official_like.pth.tar")])
+        #expect(result.status == 0, "\(result.stderr)")
+        for line in ["format      legacy, pickle protocol 2, little-endian", "state dict  state_dict",
+                     "  epoch       int 240", "  state_dict.conv1.weight             float32  [4, 3, 3, 3]    432",
+                     "total  6 tensors in 6 storages, 125 elements, 504 B (float32 496 B, int64 8 B)"] {
+            #expect(result.stdout.contains(line), "missing '\(line)' in:\n\(result.stdout)")
+        }
+    }
+
+    @Test("lists opaque objects")
+    func opaque() throws {
+        let result = try CLI.run(["inspect", CLI.fixture("opaque_objects.pth")])
+        #expect(result.stdout.contains("opaque objects (kept as records, never run)"))
+        #expect(result.stdout.contains("  args       argparse.Namespace"))
+    }
+
+    @Test("--json is machine-readable")
+    func json() throws {
+        let result = try CLI.run(["inspect", "--json", CLI.fixture("mmseg_like.pth")])
+        #expect(result.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["format"] as? String == "zip")
+        #expect(object["stateDict"] as? String == "state_dict")
+        #expect((object["tensors"] as? [Any])?.count == 6)
+        #expect(object["totalBytes"] as? Int == 504)
+    }
+
+    @Test("a hostile file gives one line on stderr and exit status 1", arguments: [
+        ("hostile_zip_posix_system.pth", "refused global 'posix.system'"),
+        ("html.pth", "an HTML page"),
+        ("zip_bomb.pth", "zip bomb"),
+        ("missing-file.pth", "No such file"),
+    ])
+    func failure(_ file: String, _ fragment: String) throws {
+        let result = try CLI.run(["inspect", CLI.fixture(file)])
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("danet: error: \(CLI.fixture(file)): "))
+        #expect(result.stderr.contains(fragment), "\(result.stderr)")
+    }
+}
+
+@Suite("danet convert")
+struct ConvertCommandTests {
+    @Test("writes the state dict of a legacy official-style checkpoint with identical values")
+    func convertsLegacy() throws {
+        let folder = try CLI.temporaryFolder()
+        let output = folder + "/official.safetensors"
+        let result = try CLI.run(["convert", CLI.fixture("official_like.pth.tar"), output])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("wrote \(output): 6 tensors"))
+        let source = try Checkpoint.open(CLI.fixture("official_like.pth.tar")).stateDict()
+        let written = try Checkpoint.open(output)
+        #expect(written.metadata["source_format"] == "legacy")
+        #expect(written.metadata["source_state_dict"] == "state_dict")
+        let byName = Dictionary(uniqueKeysWithValues: written.tensors.map { ($0.name, $0.tensor) })
+        #expect(byName.count == source.count)
+        for named in source {
+            let copy = try #require(byName[named.name], "\(named.name) missing")
+            #expect(copy.dtype == named.tensor.dtype)
+            #expect(copy.shape == named.tensor.shape)
+            #expect(try copy.contiguousBytes() == named.tensor.contiguousBytes())
+        }
+    }
+
+    @Test("strided and shared tensors are written contiguous, once per name")
+    func stridedTensors() throws {
+        let output = try CLI.temporaryFolder() + "/shapes.safetensors"
+        #expect(try CLI.run(["convert", CLI.fixture("shapes.pth"), output]).status == 0)
+        let source = try Checkpoint.open(CLI.fixture("shapes.pth"))
+        let written = Dictionary(uniqueKeysWithValues: try Checkpoint.open(output).tensors.map { ($0.name, $0.tensor) })
+        for named in source.tensors {
+            #expect(try written[named.name]?.floats() == named.tensor.floats(), "\(named.name)")
+        }
+    }
+
+    @Test("--dtype f16 converts floating tensors only; --strip-prefix removes module.")
+    func options() throws {
+        let output = try CLI.temporaryFolder() + "/half.safetensors"
+        let result = try CLI.run(["convert", CLI.fixture("module_prefix.pth"), output, "--dtype", "f16", "--strip-prefix", "module."])
+        #expect(result.status == 0, "\(result.stderr)")
+        let written = try Checkpoint.open(output)
+        let dtypes = Dictionary(uniqueKeysWithValues: written.tensors.map { ($0.name, $0.tensor.dtype) })
+        #expect(dtypes["conv1.weight"] == .float16)
+        #expect(dtypes["bn1.num_batches_tracked"] == .int64)
+    }
+
+    @Test("a failed conversion leaves the existing output untouched and no partial file")
+    func failureKeepsOutput() throws {
+        let folder = try CLI.temporaryFolder()
+        let output = folder + "/out.safetensors"
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: output))
+        for bad in ["hostile_proto4_eval.pth", "short_storage.pth", "truncated_legacy.pth"] {
+            let result = try CLI.run(["convert", CLI.fixture(bad), output])
+            #expect(result.status == 1)
+            #expect(result.stderr.split(separator: "\n").count == 1)
+        }
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "keep me")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["out.safetensors"])
+    }
+
+    @Test("an unwritable destination is one clear line")
+    func unwritable() throws {
+        let result = try CLI.run(["convert", CLI.fixture("legacy.pth"), "/nonexistent-folder/x.safetensors"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("/nonexistent-folder/x.safetensors"))
+        #expect(result.stderr.contains("a writable folder"))
+    }
+}
