@@ -39,11 +39,8 @@ public struct TensorInfo: Sendable {
         guard shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }), storageOffset >= 0 else {
             throw fail(.malformed, "non-negative sizes, strides and offset", described)
         }
-        var count = 1
-        for size in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: size)
-            guard !overflow else { throw fail(.limitExceeded, "an element count that fits in 64 bits", "shape \(shape)") }
-            count = product
+        guard let count = TensorInfo.elementCount(shape) else {
+            throw fail(.limitExceeded, "an element count that fits in 64 bits", "shape \(shape)")
         }
         if storage.dtype != dtype && storage.dtype != .uint8 {
             throw fail(.malformed, "a \(dtype.torchName) storage for a \(dtype.torchName) tensor", "storage '\(storage.key)' of \(storage.dtype.torchName)")
@@ -70,6 +67,17 @@ public struct TensorInfo: Sendable {
         self.strides = strides
         self.requiresGrad = requiresGrad
         self.elementCount = count
+    }
+
+    /// The product of `shape`, or nil when it overflows.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for size in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            if overflow { return nil }
+            count = product
+        }
+        return count
     }
 
     /// Contiguous C-order strides for `shape`.

@@ -57,7 +57,7 @@ struct Convert: ParsableCommand {
             if !checkpoint.stateDictPath.isEmpty && !all { metadata["source_state_dict"] = checkpoint.stateDictPath }
             var bar = ProgressBar(label: "converting", total: items.count)
             try SafetensorsWriter.write(items, metadata: metadata, to: output) { done, _ in bar.update(done) }
-            let bytes = items.reduce(0) { $0 + $1.shape.reduce($1.dtype.byteSize, *) }
+            let bytes = items.reduce(0) { $0 + ($1.byteCount ?? 0) }
             let source = all || checkpoint.stateDictPath.isEmpty ? "" : " from '\(checkpoint.stateDictPath)'"
             print("wrote \(output): \(items.count) tensors, \(Format.bytes(bytes))\(source) of \(input) (\(checkpoint.format.rawValue))")
         }

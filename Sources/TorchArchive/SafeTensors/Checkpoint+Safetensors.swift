@@ -60,11 +60,8 @@ extension Checkpoint {
             guard entry.begin == expectedBegin else {
                 throw fail(.malformed, location, "data starting at byte \(expectedBegin) (tensors tile the buffer)", "byte \(entry.begin)")
             }
-            var count = 1
-            for size in entry.shape {
-                let (product, overflow) = count.multipliedReportingOverflow(by: size)
-                guard !overflow else { throw fail(.limitExceeded, location, "an element count that fits in 64 bits", "shape \(entry.shape)") }
-                count = product
+            guard let count = TensorInfo.elementCount(entry.shape) else {
+                throw fail(.limitExceeded, location, "an element count that fits in 64 bits", "shape \(entry.shape)")
             }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: entry.dtype.byteSize)
             guard !overflow, bytes == entry.end - entry.begin else {

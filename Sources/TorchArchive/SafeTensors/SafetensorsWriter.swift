@@ -17,7 +17,12 @@ public enum SafetensorsWriter {
             self.bytes = bytes
         }
 
-        var byteCount: Int { shape.reduce(1, *) * dtype.byteSize }
+        /// Bytes of the tensor, or nil for a negative size or a count that overflows.
+        public var byteCount: Int? {
+            guard shape.allSatisfy({ $0 >= 0 }), let count = TensorInfo.elementCount(shape) else { return nil }
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+            return overflow ? nil : bytes
+        }
     }
 
     /// Writes `items` and `metadata` to `path`.
@@ -31,6 +36,10 @@ public enum SafetensorsWriter {
         for item in items {
             guard names.insert(item.name).inserted else {
                 throw ArchiveError(.malformed, file: path, location: "tensor '\(item.name)'", expected: "unique tensor names", found: "a duplicate")
+            }
+            guard item.byteCount != nil else {
+                throw ArchiveError(.malformed, file: path, location: "tensor '\(item.name)'", expected: "a shape of non-negative sizes that fits in memory",
+                                   found: "\(item.shape)")
             }
             guard DType(safetensorsName: item.dtype.rawValue) != nil else {
                 throw ArchiveError(.unsupported, file: path, location: "tensor '\(item.name)'", expected: "a dtype safetensors has", found: item.dtype.torchName)
@@ -46,7 +55,7 @@ public enum SafetensorsWriter {
         var offset = 0
         header += ordered.map { item in
             let begin = offset
-            offset += item.byteCount
+            offset += item.byteCount!  // checked above
             let shape = item.shape.map(String.init).joined(separator: ",")
             return "\(jsonString(item.name)):{\"dtype\":\"\(item.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(begin),\(offset)]}"
         }.joined(separator: ",")
@@ -63,7 +72,7 @@ public enum SafetensorsWriter {
             let bytes = try item.bytes()
             guard bytes.count == item.byteCount else {
                 throw ArchiveError(.malformed, file: path, location: "tensor '\(item.name)'",
-                                   expected: "\(item.byteCount) bytes for \(item.dtype.rawValue) \(item.shape)", found: "\(bytes.count)")
+                                   expected: "\(item.byteCount!) bytes for \(item.dtype.rawValue) \(item.shape)", found: "\(bytes.count)")
             }
             try bytes.withUnsafeBytes { try output.write($0) }
             progress?(index + 1, ordered.count)
