@@ -136,7 +136,7 @@ def zip_cases():
         torchlike.save_zip(sd, path(f"{case}.pth"), **options)
         record(case, f"{case}.pth", sd, fmt="zip", protocol=2, load_check=load_weights)
 
-    for protocol in (2, 3, 4, 5):
+    for protocol in (1, 2, 3, 4, 5):
         torch.save(sd, path(f"protocol{protocol}.pth"), pickle_protocol=protocol)
         # weights_only=True cannot read FRAME (protocol 4+); these files are our own, so a full load is safe.
         record(f"protocol{protocol}", f"protocol{protocol}.pth", sd, fmt="zip", protocol=protocol,

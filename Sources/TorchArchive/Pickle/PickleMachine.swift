@@ -22,8 +22,16 @@ struct PickleMachine {
     let resolver: PickleResolver
     let arena: PickleArena
 
-    /// The protocol named by the first PROTO opcode of the last pickle run (0 if it had none).
+    /// The protocol of the last pickle run: its PROTO opcode, else 1 when it used binary opcodes
+    /// (protocol 1 has no PROTO), else 0, as `pickletools` counts it.
     private(set) var protocolVersion = 0
+
+    /// Opcodes that protocol 1 introduced.
+    private static let protocol1: Set<PickleOpcode> = [
+        .binInt, .binInt1, .binInt2, .binString, .shortBinString, .binUnicode, .emptyTuple, .emptyList,
+        .emptyDict, .appends, .setItems, .binGet, .longBinGet, .binPut, .longBinPut, .binFloat, .binPersID,
+        .popMark, .obj,
+    ]
 
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
@@ -55,6 +63,7 @@ struct PickleMachine {
             }
             do {
                 if opcode == .stop { return try pop() }
+                if protocolVersion == 0 && PickleMachine.protocol1.contains(opcode) { protocolVersion = 1 }
                 try step(opcode, &reader)
             } catch var error as ArchiveError {
                 if error.location.isEmpty { error.location = "at byte \(start) (\(opcode))" }
@@ -69,7 +78,7 @@ struct PickleMachine {
         case .proto:
             let version = Int(try reader.u8("a protocol number"))
             guard version <= 5 else { throw ArchiveError(.unsupported, expected: "pickle protocol 0 to 5", found: "protocol \(version)") }
-            if protocolVersion == 0 { protocolVersion = version }
+            if protocolVersion <= 1 { protocolVersion = version }
         case .frame:
             // Frames only group opcodes for buffered reading; the declared length must still fit.
             let length = try reader.u64("a frame length")
