@@ -95,31 +95,31 @@ final class ZipArchive: @unchecked Sendable {
     }
 
     private func inflateLocked(_ entry: ZipEntry) throws -> [UInt8] {
-            guard let zipFile = zip_fopen_index(handle, zip_uint64_t(entry.index), 0) else {
-                throw ArchiveError(.malformed, file: file.path, location: entry.name, expected: "an entry libzip can open",
-                                   found: String(cString: zip_strerror(handle)))
+        guard let zipFile = zip_fopen_index(handle, zip_uint64_t(entry.index), 0) else {
+            throw ArchiveError(.malformed, file: file.path, location: entry.name, expected: "an entry libzip can open",
+                               found: String(cString: zip_strerror(handle)))
+        }
+        defer { zip_fclose(zipFile) }
+        var bytes = [UInt8](repeating: 0, count: entry.size)
+        var filled = 0
+        var extra: UInt8 = 0
+        let read = bytes.withUnsafeMutableBytes { buffer -> Int in
+            while filled < entry.size {
+                let n = zip_fread(zipFile, buffer.baseAddress! + filled, zip_uint64_t(entry.size - filled))
+                if n <= 0 { return Int(n) }
+                filled += Int(n)
             }
-            defer { zip_fclose(zipFile) }
-            var bytes = [UInt8](repeating: 0, count: entry.size)
-            var filled = 0
-            var extra: UInt8 = 0
-            let read = bytes.withUnsafeMutableBytes { buffer -> Int in
-                while filled < entry.size {
-                    let n = zip_fread(zipFile, buffer.baseAddress! + filled, zip_uint64_t(entry.size - filled))
-                    if n <= 0 { return Int(n) }
-                    filled += Int(n)
-                }
-                return Int(zip_fread(zipFile, &extra, 1))  // must be 0: no data beyond the declared size
-            }
-            guard read >= 0 else {
-                throw ArchiveError(.malformed, file: file.path, location: entry.name, expected: "a valid compressed stream",
-                                   found: String(cString: zip_file_strerror(zipFile)))
-            }
-            guard filled == entry.size, read == 0 else {
-                throw ArchiveError(.malformed, file: file.path, location: entry.name, expected: "\(entry.size) inflated bytes",
-                                   found: filled < entry.size ? "\(filled)" : "more than declared")
-            }
-            return bytes
+            return Int(zip_fread(zipFile, &extra, 1))  // must be 0: no data beyond the declared size
+        }
+        guard read >= 0 else {
+            throw ArchiveError(.malformed, file: file.path, location: entry.name, expected: "a valid compressed stream",
+                               found: String(cString: zip_file_strerror(zipFile)))
+        }
+        guard filled == entry.size, read == 0 else {
+            throw ArchiveError(.malformed, file: file.path, location: entry.name, expected: "\(entry.size) inflated bytes",
+                               found: filled < entry.size ? "\(filled)" : "more than declared")
+        }
+        return bytes
     }
 
     private static func entry(_ handle: OpaquePointer, index: Int, localHeader: Int, file: MappedFile) throws -> ZipEntry {
