@@ -5,6 +5,8 @@ let package = Package(
     name: "swift-danet",
     products: [
         .library(name: "TorchArchive", targets: ["TorchArchive"]),
+        .library(name: "TensorKernels", targets: ["TensorKernels"]),
+        .library(name: "DANetModel", targets: ["DANetModel"]),
         .executable(name: "danet", targets: ["danet"]),
     ],
     dependencies: [
@@ -16,11 +18,19 @@ let package = Package(
         /// Reads PyTorch checkpoints (zip, legacy, TorchScript) and safetensors without running code.
         .target(name: "TorchArchive", dependencies: ["CLibZip"]),
 
+        /// Float32 NCHW kernels on OpenBLAS: convolution, pooling, resize, softmax, products.
+        .target(name: "TensorKernels", dependencies: ["COpenBLAS"]),
+
+        /// DANet: dilated ResNet, position and channel attention, official and mmseg key layouts.
+        .target(name: "DANetModel", dependencies: ["TorchArchive", "TensorKernels"]),
+
         /// The `danet` command-line tool.
         .executableTarget(
             name: "danet",
             dependencies: [
                 "TorchArchive",
+                "DANetModel",
+                "TensorKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,6 +52,8 @@ let package = Package(
         // MARK: Tests
 
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
+        .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
+        .testTarget(name: "DANetModelTests", dependencies: ["DANetModel", "TorchArchive", "TensorKernels"]),
         .testTarget(name: "danetTests", dependencies: ["danet", "TorchArchive"]),
     ],
     swiftLanguageModes: [.v6]

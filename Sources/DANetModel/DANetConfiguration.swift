@@ -1,0 +1,84 @@
+import TorchArchive
+
+/// Everything that fixes a DANet's shape and forward pass.
+///
+/// Layout, depth, stem, width and class count are read from the weights; layer-4 dilations and
+/// align_corners are not visible in weights, so they default by layout as shared/DANET.md says
+/// (official: 4/8/16 and true; mmseg: 2/4/4 and false) unless given.
+public struct DANetConfiguration: Sendable, Equatable {
+    public enum Layout: String, Sendable { case official, mmseg }
+    public enum Stem: String, Sendable { case resnet7, deep, v1c }
+
+    public var layout: Layout
+    public var depth: Int
+    public var stem: Stem
+    /// Planes of layer1 (64 in the released models); every other width follows from it.
+    public var baseWidth: Int
+    public var classes: Int
+    public var layer4Dilations: [Int]
+    public var alignCorners: Bool
+
+    static let blockCounts: [Int: [Int]] = [50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]]
+
+    public var blocks: [Int] { DANetConfiguration.blockCounts[depth]! }
+    /// Channels out of layer4 and into the head (2048 in the released models).
+    public var headInput: Int { baseWidth * 8 * 4 }
+    public var headInter: Int { headInput / 4 }
+
+    /// Recorded in safetensors `__metadata__` by `danet convert`, read back by `detect`.
+    public var metadata: [String: String] {
+        ["danet.layout": layout.rawValue, "danet.depth": String(depth), "danet.stem": stem.rawValue,
+         "danet.classes": String(classes), "danet.layer4_dilations": layer4Dilations.map(String.init).joined(separator: ","),
+         "danet.align_corners": String(alignCorners)]
+    }
+
+    /// Reads the configuration from a checkpoint's state dict.
+    /// - Parameters:
+    ///   - layer4Dilations, alignCorners: override the layout defaults (and any recorded metadata).
+    /// - Throws: `ModelError.unrecognized` when the weights are not a DANet.
+    public static func detect(_ checkpoint: Checkpoint, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil) throws -> DANetConfiguration {
+        let (store, layout) = try WeightStore.open(checkpoint)
+        return try detect(store, layout: layout, metadata: checkpoint.metadata, layer4Dilations: layer4Dilations, alignCorners: alignCorners)
+    }
+
+    static func detect(_ store: WeightStore, layout: Layout, metadata: [String: String],
+                       layer4Dilations: [Int]?, alignCorners: Bool?) throws -> DANetConfiguration {
+        func fail(_ message: String) -> ModelError { ModelError(.unrecognized, file: store.file, message) }
+        let stem: Stem
+        if let shape = store.shape("pretrained.conv1.weight"), shape.count == 4, shape[2] == 7 {
+            stem = .resnet7
+        } else if store.contains("pretrained.conv1.0.weight") {
+            stem = .deep
+        } else if store.contains("pretrained.stem.0.weight") {
+            stem = .v1c
+        } else {
+            throw fail("expected a DANet checkpoint with a ResNet stem (pretrained.conv1.weight, pretrained.conv1.0.weight or backbone.stem.0.weight), found none")
+        }
+        guard let layer1 = store.shape("pretrained.layer1.0.conv1.weight"), layer1.count == 4 else {
+            throw fail("expected tensor 'pretrained.layer1.0.conv1.weight' (ResNet layer1), found no such key")
+        }
+        let counts = (1...4).map { stage -> Int in
+            let prefix = "pretrained.layer\(stage)."
+            let indices = store.names(withPrefix: prefix).compactMap { Int($0.dropFirst(prefix.count).prefix { $0 != "." }) }
+            return (indices.max() ?? -1) + 1
+        }
+        guard let depth = blockCounts.first(where: { $0.value == counts })?.key else {
+            throw fail("expected ResNet-50/101/152 block counts [3, 4, 6, 3], [3, 4, 23, 3] or [3, 8, 36, 3], found \(counts)")
+        }
+        guard let classifier = store.shape("head.conv8.1.weight"), classifier.count == 4 else {
+            throw fail("expected the classifier 'head.conv8.1.weight' (mmseg 'decode_head.conv_seg.weight'), found no such key")
+        }
+        let dilations = layer4Dilations
+            ?? metadata["danet.layer4_dilations"].flatMap { text in
+                let values = text.split(separator: ",").compactMap { Int($0) }
+                return values.count == 3 ? values : nil
+            }
+            ?? (layout == .official ? [4, 8, 16] : [2, 4, 4])
+        guard dilations.count == 3, dilations.allSatisfy({ $0 >= 1 }) else {
+            throw ModelError(.invalidOption, "expected three positive layer4 dilations, found \(dilations)")
+        }
+        let align = alignCorners ?? metadata["danet.align_corners"].flatMap { Bool($0) } ?? (layout == .official)
+        return DANetConfiguration(layout: layout, depth: depth, stem: stem, baseWidth: layer1[0], classes: classifier[0],
+                                  layer4Dilations: dilations, alignCorners: align)
+    }
+}

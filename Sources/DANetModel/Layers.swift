@@ -1,0 +1,97 @@
+import TensorKernels
+
+/// One image's activations: (channels, height, width), C order.
+struct FeatureMap {
+    var channels: Int
+    var height: Int
+    var width: Int
+    var data: [Float]
+
+    init(channels: Int, height: Int, width: Int, data: [Float]) {
+        precondition(data.count == channels * height * width)
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.data = data
+    }
+
+    init(zeros channels: Int, _ height: Int, _ width: Int) {
+        self.init(channels: channels, height: height, width: width, data: [Float](repeating: 0, count: channels * height * width))
+    }
+
+    var plane: Int { height * width }
+}
+
+/// The im2col buffer all convolutions of a forward pass share, grown on demand up to a bound.
+final class Scratch {
+    /// Columns for at most this many floats (16 MB); larger convolutions run in pixel blocks.
+    static let blockFloats = 1 << 22
+    var buffer: [Float] = []
+
+    func reserve(_ count: Int) {
+        if buffer.count < count { buffer = [Float](repeating: 0, count: count) }
+    }
+}
+
+/// A convolution with its batch norm folded in (`nn.Conv2d` followed by `nn.BatchNorm2d` in eval mode).
+struct Conv2d {
+    let geometry: ConvGeometry
+    /// (outChannels, inChannels * k * k)
+    let weight: [Float]
+    let bias: [Float]?
+
+    static let batchNormEpsilon = 1e-5
+
+    /// Loads `<conv>.weight` (and `<conv>.bias` if `convBias`) and folds `<batchNorm>.*` into them.
+    /// Matches `Conv2d` + `BatchNorm2d(eps=1e-5)` of the official DANet and mmseg's ConvModule.
+    init(_ store: WeightStore, conv: String, batchNorm: String?, geometry g: ConvGeometry, convBias: Bool = false) throws {
+        var weight = try store.take(conv + ".weight", [g.outChannels, g.inChannels, g.kernel, g.kernel])
+        var bias: [Float]? = convBias ? try store.take(conv + ".bias", [g.outChannels]) : nil
+        if let bn = batchNorm {
+            let shape = [g.outChannels]
+            let gamma = try store.take(bn + ".weight", shape), beta = try store.take(bn + ".bias", shape)
+            let mean = try store.take(bn + ".running_mean", shape), variance = try store.take(bn + ".running_var", shape)
+            var folded = [Float](repeating: 0, count: g.outChannels)
+            let patch = g.patchSize
+            for o in 0..<g.outChannels {
+                // In double, so the fold adds no rounding of its own beyond the final float32.
+                let scale = Double(gamma[o]) / (Double(variance[o]) + Conv2d.batchNormEpsilon).squareRoot()
+                for i in 0..<patch { weight[o * patch + i] = Float(Double(weight[o * patch + i]) * scale) }
+                let convBias = Double(bias?[o] ?? 0)
+                folded[o] = Float(Double(beta[o]) + (convBias - Double(mean[o])) * scale)
+            }
+            bias = folded
+        }
+        self.geometry = g
+        self.weight = weight
+        self.bias = bias
+    }
+
+    func callAsFunction(_ x: FeatureMap, relu: Bool, scratch: Scratch) -> FeatureMap {
+        precondition(x.channels == geometry.inChannels, "conv expects \(geometry.inChannels) channels, got \(x.channels)")
+        var y = FeatureMap(zeros: geometry.outChannels, geometry.outputSize(x.height), geometry.outputSize(x.width))
+        if !geometry.isPointwise {
+            scratch.reserve(max(geometry.patchSize, min(geometry.patchSize * y.plane, Scratch.blockFloats)))
+        }
+        x.data.withUnsafeBufferPointer { input in
+            weight.withUnsafeBufferPointer { w in
+                y.data.withUnsafeMutableBufferPointer { output in
+                    scratch.buffer.withUnsafeMutableBufferPointer { workspace in
+                        withOptionalPointer(bias) { biasPointer in
+                            Convolution.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
+                                                weight: w.baseAddress!, bias: biasPointer, relu: relu,
+                                                output: output.baseAddress!, workspace: workspace)
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+}
+
+/// Calls `body` with a pointer to `array`'s elements, or nil when there is no array.
+func withOptionalPointer<R>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0.baseAddress) }
+}

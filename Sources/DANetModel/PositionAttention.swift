@@ -1,0 +1,87 @@
+import TensorKernels
+
+/// Position attention (`head.sa`, PAM_Module of the official DANet; mmseg's PAM).
+///
+/// Q = query(A) and K = key(A) are C/8 x N, V = value(A) is C x N; S = softmax(QᵀK) over each row
+/// with no 1/sqrt(d) scaling; out = V Sᵀ; result = gamma * out + A.
+struct PositionAttention {
+    let query: Conv2d
+    let key: Conv2d
+    let value: Conv2d
+    let gamma: Float
+
+    init(_ store: WeightStore, channels: Int) throws {
+        let reduced = channels / 8
+        query = try Conv2d(store, conv: "head.sa.query_conv", batchNorm: nil,
+                           geometry: ConvGeometry(inChannels: channels, outChannels: reduced, kernel: 1), convBias: true)
+        key = try Conv2d(store, conv: "head.sa.key_conv", batchNorm: nil,
+                         geometry: ConvGeometry(inChannels: channels, outChannels: reduced, kernel: 1), convBias: true)
+        value = try Conv2d(store, conv: "head.sa.value_conv", batchNorm: nil,
+                           geometry: ConvGeometry(inChannels: channels, outChannels: channels, kernel: 1), convBias: true)
+        gamma = try store.take("head.sa.gamma", [1], alternatives: [[]])[0]
+    }
+
+    func callAsFunction(_ a: FeatureMap, scratch: Scratch) -> FeatureMap {
+        let q = query(a, relu: false, scratch: scratch), k = key(a, relu: false, scratch: scratch)
+        var out = value(a, relu: false, scratch: scratch)
+        let n = a.plane, reduced = q.channels
+        // The full N x N attention matrix, as the reference holds it.
+        var attention = [Float](repeating: 0, count: n * n)
+        attention.withUnsafeMutableBufferPointer { s in
+            q.data.withUnsafeBufferPointer { qp in
+                k.data.withUnsafeBufferPointer { kp in
+                    Gemm.multiply(transposeA: true, m: n, n: n, k: reduced, a: qp.baseAddress!, lda: n,
+                                  b: kp.baseAddress!, ldb: n, c: s.baseAddress!, ldc: n)
+                }
+            }
+            Softmax.rows(s.baseAddress!, rows: n, columns: n)
+        }
+        let v = out.data
+        out.data.withUnsafeMutableBufferPointer { o in
+            v.withUnsafeBufferPointer { vp in
+                attention.withUnsafeBufferPointer { s in
+                    Gemm.multiply(transposeB: true, m: a.channels, n: n, k: n, a: vp.baseAddress!, lda: n,
+                                  b: s.baseAddress!, ldb: n, c: o.baseAddress!, ldc: n)
+                }
+            }
+            a.data.withUnsafeBufferPointer { r in Elementwise.scaleAdd(o.baseAddress!, gamma: gamma, r.baseAddress!, count: o.count) }
+        }
+        return out
+    }
+}
+
+/// Channel attention (`head.sc`, CAM_Module of the official DANet; mmseg's CAM).
+///
+/// X = A as C x N; energy = X Xᵀ; attention = softmax(rowmax(energy) - energy) (the subtraction is
+/// intentional in the reference); out = attention X; result = gamma * out + A.
+struct ChannelAttention {
+    let gamma: Float
+
+    init(_ store: WeightStore) throws {
+        gamma = try store.take("head.sc.gamma", [1], alternatives: [[]])[0]
+    }
+
+    func callAsFunction(_ a: FeatureMap) -> FeatureMap {
+        let c = a.channels, n = a.plane
+        var energy = [Float](repeating: 0, count: c * c)
+        var out = FeatureMap(zeros: c, a.height, a.width)
+        a.data.withUnsafeBufferPointer { x in
+            energy.withUnsafeMutableBufferPointer { e in
+                Gemm.multiply(transposeB: true, m: c, n: c, k: n, a: x.baseAddress!, lda: n, b: x.baseAddress!, ldb: n,
+                              c: e.baseAddress!, ldc: c)
+                for row in 0..<c {
+                    let r = e.baseAddress! + row * c
+                    var peak = -Float.infinity
+                    for i in 0..<c { peak = max(peak, r[i]) }
+                    for i in 0..<c { r[i] = peak - r[i] }
+                }
+                Softmax.rows(e.baseAddress!, rows: c, columns: c)
+                out.data.withUnsafeMutableBufferPointer { o in
+                    Gemm.multiply(m: c, n: n, k: c, a: e.baseAddress!, lda: c, b: x.baseAddress!, ldb: n, c: o.baseAddress!, ldc: n)
+                    Elementwise.scaleAdd(o.baseAddress!, gamma: gamma, x.baseAddress!, count: o.count)
+                }
+            }
+        }
+        return out
+    }
+}
