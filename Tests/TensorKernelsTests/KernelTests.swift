@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import TensorKernels
+
+/// Each kernel against PyTorch (float64 results in Fixtures/kernels/, by tools/make_kernel_fixtures.py).
+/// Tolerance: max|diff| <= 1e-5 * max(1, max|reference|).
+@Suite("Kernels match PyTorch")
+struct KernelTests {
+    static let fixture: [String: (shape: [Int], data: [Float])] = {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fixtures/kernels/kernels.safetensors").path
+        return (try? SafetensorsFile.read(path)) ?? [:]
+    }()
+
+    static func cases(_ prefix: String) -> [String] {
+        Set(fixture.keys.filter { $0.hasPrefix(prefix) }.map { $0.split(separator: ".").dropLast().joined(separator: ".") }).sorted()
+    }
+
+    func tensor(_ name: String) throws -> (shape: [Int], data: [Float]) {
+        try #require(Self.fixture[name], "\(name) missing from the kernel fixture")
+    }
+
+    func expectClose(_ actual: [Float], _ reference: [Float], _ label: String) {
+        #expect(actual.count == reference.count, "\(label): \(actual.count) values, reference \(reference.count)")
+        let scale = max(1, reference.reduce(0) { max($0, abs($1)) })
+        var maxDiff: Float = 0, first: [String] = []
+        for (i, (a, r)) in zip(actual, reference).enumerated() {
+            let diff = abs(a - r)
+            maxDiff = max(maxDiff, diff)
+            if diff > 1e-5 * scale && first.count < 4 { first.append("[\(i)] \(a) vs \(r)") }
+        }
+        #expect(maxDiff <= 1e-5 * scale, "\(label): max|diff| \(maxDiff); first mismatches \(first)")
+    }
+
+    @Test("fixture present")
+    func fixturePresent() {
+        #expect(Self.fixture.count > 40)
+    }
+
+    @Test("convolution: stride, padding, dilation, 1x1 and 7x7", arguments: cases("conv."))
+    func convolution(_ name: String) throws {
+        let input = try tensor(name + ".input"), weight = try tensor(name + ".weight")
+        let bias = try tensor(name + ".bias"), reference = try tensor(name + ".output")
+        let parts = name.dropFirst("conv.k".count)  // e.g. 3s2p1d1
+        let numbers = parts.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        let g = ConvGeometry(inChannels: input.shape[0], outChannels: weight.shape[0], kernel: numbers[0],
+                             stride: numbers[1], padding: numbers[2], dilation: numbers[3])
+        #expect([g.outChannels, g.outputSize(input.shape[1]), g.outputSize(input.shape[2])] == reference.shape)
+        var output = [Float](repeating: .nan, count: reference.data.count)
+        // A workspace of one column forces the blocked im2col path through every pixel block.
+        for workspaceSize in [g.patchSize, 1 << 16] {
+            var workspace = [Float](repeating: 0, count: workspaceSize)
+            input.data.withUnsafeBufferPointer { x in
+                weight.data.withUnsafeBufferPointer { w in
+                    bias.data.withUnsafeBufferPointer { b in
+                        output.withUnsafeMutableBufferPointer { y in
+                            workspace.withUnsafeMutableBufferPointer { ws in
+                                Convolution.forward(g, input: x.baseAddress!, height: input.shape[1], width: input.shape[2],
+                                                    weight: w.baseAddress!, bias: b.baseAddress!, relu: false,
+                                                    output: y.baseAddress!, workspace: ws)
+                            }
+                        }
+                    }
+                }
+            }
+            expectClose(output, reference.data, "\(name) workspace \(workspaceSize)")
+        }
+    }
+
+    @Test("max pooling 3x3, stride 2, padding 1")
+    func maxPool() throws {
+        let input = try tensor("maxpool.input"), reference = try tensor("maxpool.output")
+        var output = [Float](repeating: .nan, count: reference.data.count)
+        input.data.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                Pooling.maxPool3x3Stride2(x.baseAddress!, channels: input.shape[0], height: input.shape[1], width: input.shape[2],
+                                          output: y.baseAddress!)
+            }
+        }
+        expectClose(output, reference.data, "maxpool")
+    }
+
+    @Test("bilinear resize, align_corners true and false", arguments: cases("resize."))
+    func resize(_ name: String) throws {
+        let input = try tensor(name + ".input"), reference = try tensor(name + ".output")
+        var output = [Float](repeating: .nan, count: reference.data.count)
+        input.data.withUnsafeBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { y in
+                Resize.bilinear(x.baseAddress!, planes: input.shape[0], height: input.shape[1], width: input.shape[2],
+                                output: y.baseAddress!, outHeight: reference.shape[1], outWidth: reference.shape[2],
+                                alignCorners: name.hasSuffix("align1"))
+            }
+        }
+        expectClose(output, reference.data, name)
+    }
+
+    @Test("softmax over rows")
+    func softmax() throws {
+        let input = try tensor("softmax.input"), reference = try tensor("softmax.output")
+        var values = input.data
+        values.withUnsafeMutableBufferPointer { Softmax.rows($0.baseAddress!, rows: input.shape[0], columns: input.shape[1]) }
+        expectClose(values, reference.data, "softmax")
+    }
+}
+
+/// A minimal safetensors reader for this test target, which does not depend on TorchArchive.
+enum SafetensorsFile {
+    static func read(_ path: String) throws -> [String: (shape: [Int], data: [Float])] {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let length = Int(bytes.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let header = try JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + length))) as! [String: Any]
+        var result: [String: (shape: [Int], data: [Float])] = [:]
+        for (name, value) in header where name != "__metadata__" {
+            let info = value as! [String: Any]
+            let offsets = info["data_offsets"] as! [Int]
+            let data = bytes.subdata(in: (8 + length + offsets[0])..<(8 + length + offsets[1]))
+            result[name] = (info["shape"] as! [Int], data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) })
+        }
+        return result
+    }
+}
