@@ -1,4 +1,5 @@
 import ArgumentParser
+import DANetModel
 import TorchArchive
 
 /// `danet convert IN OUT.safetensors`: the state dict as a safetensors file any tool can read.
@@ -55,6 +56,10 @@ struct Convert: ParsableCommand {
             }
             var metadata = ["format": "pt", "source": String(input.split(separator: "/").last ?? ""), "source_format": checkpoint.format.rawValue]
             if !checkpoint.stateDictPath.isEmpty && !all { metadata["source_state_dict"] = checkpoint.stateDictPath }
+            // A DANet's configuration goes along, so the converted file runs as the original did.
+            if !all, let danet = try? DANetConfiguration.detect(checkpoint) {
+                metadata.merge(danet.metadata) { _, new in new }
+            }
             var bar = ProgressBar(label: "converting", total: items.count)
             try SafetensorsWriter.write(items, metadata: metadata, to: output) { done, _ in bar.update(done) }
             let bytes = items.reduce(0) { $0 + ($1.byteCount ?? 0) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DANetModel
 import TorchArchive
 
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ struct Danet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "danet",
         abstract: "Load PyTorch checkpoints without Python and run DANet on the CPU.",
-        subcommands: [Inspect.self, Convert.self]
+        subcommands: [Inspect.self, Convert.self, Infer.self]
     )
 }
 
@@ -19,6 +20,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let error as ArchiveError {
+        Terminal.standardError("danet: error: \(error)")
+        throw ExitCode(1)
+    } catch let error as ModelError {
         Terminal.standardError("danet: error: \(error)")
         throw ExitCode(1)
     }

@@ -162,3 +162,64 @@ struct ConvertCommandTests {
         #expect(result.stderr.contains("a writable folder"))
     }
 }
+
+@Suite("danet infer")
+struct InferCommandTests {
+    static let danetFixtures = URL(fileURLWithPath: CLI.fixtures).deletingLastPathComponent().appendingPathComponent("danet").path
+
+    func logits(_ path: String) throws -> [String: [Float]] {
+        var result: [String: [Float]] = [:]
+        for named in try Checkpoint.open(path).tensors { result[named.name] = try named.tensor.floats() }
+        return result
+    }
+
+    @Test("matches the golden logits, and a converted checkpoint runs the same")
+    func goldenAndConverted() throws {
+        let folder = try CLI.temporaryFolder()
+        let weights = Self.danetFixtures + "/official_resnet7_r50.pth.tar"
+        let golden = Self.danetFixtures + "/official_resnet7_r50.golden.safetensors"
+        let direct = try CLI.run(["infer", "--weights", weights, "--input", golden, "--output", folder + "/direct.safetensors", "--threads", "1"])
+        #expect(direct.status == 0, "\(direct.stderr)")
+        #expect(direct.stdout.contains("DANet-R50 (official, resnet7 stem, 5 classes, layer4 dilations 4/8/16, align_corners true)"))
+
+        let converted = folder + "/converted.safetensors"
+        #expect(try CLI.run(["convert", weights, converted]).status == 0)
+        let metadata = try Checkpoint.open(converted).metadata
+        #expect(metadata["danet.layer4_dilations"] == "4,8,16")
+        #expect(metadata["danet.stem"] == "resnet7")
+        let viaConverted = try CLI.run(["infer", "--weights", converted, "--input", golden, "--output", folder + "/converted-out.safetensors",
+                                        "--threads", "1"])
+        #expect(viaConverted.status == 0, "\(viaConverted.stderr)")
+
+        let reference = try logits(golden), a = try logits(folder + "/direct.safetensors"), b = try logits(folder + "/converted-out.safetensors")
+        for name in ["logits", "pam_logits", "cam_logits"] {
+            let ref = try #require(reference[name]), x = try #require(a[name]), y = try #require(b[name])
+            let scale = ref.reduce(0) { max($0, abs($1)) }
+            let maxDiff = zip(x, ref).reduce(0) { max($0, abs($1.0 - $1.1)) }
+            #expect(maxDiff <= 1e-4 * scale, "\(name): max|diff| \(maxDiff) > 1e-4 x \(scale)")
+            let identical = x == y  // compared outside #expect, whose diff of 126,100 floats would take minutes
+            #expect(identical, "\(name): the converted checkpoint gave different values")
+        }
+    }
+
+    @Test("bad inputs and options give one line and exit status 1", arguments: [
+        (["--input", "archive/legacy.pth"], "expected a tensor named 'input'"),
+        (["--weights", "archive/legacy.pth"], "expected a DANet checkpoint"),
+        (["--layer4-dilations", "2,4"], "three positive integers"),
+        (["--threads", "0"], "--threads must be at least 1"),
+    ])
+    func failures(_ overrides: [String], _ fragment: String) throws {
+        var options = ["--weights": Self.danetFixtures + "/official_resnet7_r101.pt",
+                       "--input": Self.danetFixtures + "/official_resnet7_r101.golden.safetensors",
+                       "--output": try CLI.temporaryFolder() + "/out.safetensors"]
+        var extra: [String] = []
+        for i in stride(from: 0, to: overrides.count, by: 2) {
+            let value = overrides[i + 1].hasPrefix("archive/") ? CLI.fixture(String(overrides[i + 1].dropFirst(8))) : overrides[i + 1]
+            if options[overrides[i]] != nil { options[overrides[i]] = value } else { extra += [overrides[i], value] }
+        }
+        let result = try CLI.run(["infer"] + options.flatMap { [$0.key, $0.value] } + extra)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(fragment), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: options["--output"]!))
+    }
+}

@@ -1,0 +1,117 @@
+import ArgumentParser
+import DANetModel
+import TensorKernels
+import TorchArchive
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `danet infer`: a normalised input tensor in, the three DANet logits out.
+struct Infer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run DANet on a normalised input tensor and write its logits.",
+        discussion: """
+            IN.safetensors holds 'input', float32 [N, 3, H, W], already normalised; any H and W. \
+            OUT.safetensors receives 'logits' (fused, conv8), 'pam_logits' (conv6) and 'cam_logits' \
+            (conv7), each [N, classes, H, W]. The model's layout, depth, stem and classes are read \
+            from the weights.
+            """
+    )
+
+    @Option(help: "The checkpoint: .pth, .pth.tar, .pt or a safetensors file from `danet convert`.")
+    var weights: String
+
+    @Option(help: "Safetensors file with the tensor 'input'.")
+    var input: String
+
+    @Option(help: "Safetensors file to write.")
+    var output: String
+
+    @OptionGroup var model: ModelOptions
+
+    func run() throws {
+        try reportingErrors {
+            model.applyThreads()
+            let network = try model.load(weights)
+            let tensor = try Infer.readInput(input)
+            var bar = ProgressBar(label: "inferring", total: tensor.shape[0])
+            let start = monotonicSeconds()
+            var outputs: [DANet.Output] = []
+            for n in 0..<tensor.shape[0] {
+                let image = Tensor(shape: [1] + tensor.shape.dropFirst(), data: Array(tensor.data[(n * tensor.imageSize)..<((n + 1) * tensor.imageSize)]))
+                outputs.append(try network(image))
+                bar.update(n + 1)
+            }
+            let seconds = monotonicSeconds() - start
+            func joined(_ pick: (DANet.Output) -> Tensor) -> Tensor {
+                let parts = outputs.map(pick)
+                return Tensor(shape: [parts.count] + parts[0].shape.dropFirst(), data: parts.flatMap(\.data))
+            }
+            let results = [("logits", joined(\.fused)), ("pam_logits", joined(\.position)), ("cam_logits", joined(\.channel))]
+            let items = results.map { name, tensor in
+                SafetensorsWriter.Item(name: name, dtype: .float32, shape: tensor.shape) { tensor.data.withUnsafeBytes { Array($0) } }
+            }
+            try SafetensorsWriter.write(items, metadata: network.configuration.metadata, to: output)
+            let c = network.configuration
+            print("wrote \(output): logits \(results[0].1.shape) from DANet-R\(c.depth) (\(c.layout.rawValue), \(c.stem.rawValue) stem, "
+                + "\(c.classes) classes, layer4 dilations \(c.layer4Dilations.map(String.init).joined(separator: "/")), "
+                + "align_corners \(c.alignCorners)) in \(String(format1: seconds)) s on \(Gemm.threads) threads")
+        }
+    }
+
+    /// The tensor 'input' of a safetensors (or any checkpoint) file, as float32 [N, 3, H, W].
+    static func readInput(_ path: String) throws -> Tensor {
+        let checkpoint = try Checkpoint.open(path)
+        guard let named = checkpoint.tensors.first(where: { $0.name == "input" }) else {
+            throw ModelError(.invalidInput, file: path,
+                             "expected a tensor named 'input', found \(checkpoint.tensors.prefix(5).map { "'\($0.name)'" }.joined(separator: ", "))")
+        }
+        let shape = named.tensor.shape
+        guard shape.count == 4, shape[1] == 3, shape.allSatisfy({ $0 > 0 }) else {
+            throw ModelError(.invalidInput, file: path, "tensor 'input': expected shape [N, 3, H, W], found \(shape)")
+        }
+        guard named.tensor.dtype.isFloatingPoint else {
+            throw ModelError(.invalidInput, file: path, "tensor 'input': expected float32, found \(named.tensor.dtype.torchName)")
+        }
+        return Tensor(shape: shape, data: try named.tensor.floats())
+    }
+}
+
+/// Options every command that runs the model takes.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Layer-4 dilations, e.g. 4,8,16 (official default) or 2,4,4 (mmseg default).",
+            transform: { text in
+                let values = text.split(separator: ",").map { Int($0.filter { $0 != " " }) }
+                guard values.count == 3, let parsed = values as? [Int], parsed.allSatisfy({ $0 >= 1 }) else {
+                    throw ValidationError("--layer4-dilations takes three positive integers like 4,8,16; found '\(text)'")
+                }
+                return parsed
+            })
+    var layer4Dilations: [Int]?
+
+    @Option(help: "Upsample logits with align_corners (true: official default; false: mmseg default).")
+    var alignCorners: Bool?
+
+    @Option(help: "Threads for the matrix products (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
+    }
+
+    /// The one place the thread count is set.
+    func applyThreads() {
+        Gemm.setThreads(threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    func load(_ weights: String) throws -> DANet {
+        try DANet(contentsOf: weights, layer4Dilations: layer4Dilations, alignCorners: alignCorners)
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+}
