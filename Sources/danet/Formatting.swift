@@ -44,6 +44,21 @@ extension String {
         String(self[..<(lastIndex(where: { $0 != " " }).map { index(after: $0) } ?? startIndex)])
     }
 
+    /// Seconds with two decimals below 10 s, one above.
+    init(seconds value: Double) {
+        if value >= 10 {
+            self.init(format1: value)
+        } else {
+            let hundredths = Int((value * 100).rounded())
+            self = "\(hundredths / 100)." + String(hundredths % 100).leftPadded(to: 2)
+        }
+    }
+
+    /// Left-pads with zeros to `width` characters.
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+
     /// One decimal place without Foundation's formatter.
     init(format1 value: Double) {
         let tenths = Int((value * 10).rounded())

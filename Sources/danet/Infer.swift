@@ -56,7 +56,7 @@ struct Infer: ParsableCommand {
             let c = network.configuration
             print("wrote \(output): logits \(results[0].1.shape) from DANet-R\(c.depth) (\(c.layout.rawValue), \(c.stem.rawValue) stem, "
                 + "\(c.classes) classes, layer4 dilations \(c.layer4Dilations.map(String.init).joined(separator: "/")), "
-                + "align_corners \(c.alignCorners)) in \(String(format1: seconds)) s on \(Gemm.threads) threads")
+                + "align_corners \(c.alignCorners)) in \(String(seconds: seconds)) s on \(Gemm.threads) threads")
         }
     }
 
