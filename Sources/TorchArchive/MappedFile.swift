@@ -53,12 +53,13 @@ public final class MappedFile: @unchecked Sendable {
         return try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
     }
 
-    /// Tells the kernel the range will be read soon and in order, so page faults are batched.
-    func adviseSequential(_ range: Range<Int>) {
-        guard let base, !range.isEmpty else { return }
+    /// Maps the pages of `range` in one call (`MADV_POPULATE_READ`, Linux 5.14+) before they are
+    /// copied, instead of taking one page fault per 4 KB; older kernels ignore it and fault as usual.
+    func prefault(_ range: Range<Int>) {
+        guard let base, range.count >= 1 << 20 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = range.lowerBound / page * page
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, MADV_WILLNEED)
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, 22 /* MADV_POPULATE_READ */)
     }
 
     static func systemError() -> String {
@@ -103,7 +104,7 @@ public struct ByteRegion: Sendable {
         }
     }
 
-    func adviseSequential() {
-        if case .mapped(let file, let range) = backing { file.adviseSequential(range) }
+    func prefault() {
+        if case .mapped(let file, let range) = backing { file.prefault(range) }
     }
 }

@@ -42,6 +42,16 @@ struct ZipArchiveTests {
         #expect(try first.tensor.floats().count == 108)
     }
 
+    @Test("withFloats reads aligned float32 entries straight from the memory map")
+    func zeroCopy() throws {
+        let checkpoint = try Checkpoint.open(Fixtures.path("archive/zip_named_folder.pth"))
+        let tensor = try #require(checkpoint.tensors.first?.tensor)
+        let region = try tensor.storage.bytes()
+        let mapped = region.withUnsafeBytes { $0.baseAddress }
+        let served = try tensor.withFloats { UnsafeRawPointer($0.baseAddress) }
+        #expect(served == mapped)
+    }
+
     @Test("stored tensors are not copied when the checkpoint opens")
     func storedIsMapped() throws {
         let checkpoint = try Checkpoint.open(Fixtures.path("archive/protocol2.pth"))
