@@ -1,3 +1,5 @@
+import TorchArchive
+
 /// Why a checkpoint cannot become a DANet: one line naming the file, the key and both shapes.
 public struct ModelError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Kind: Equatable, Sendable {
@@ -19,7 +21,10 @@ public struct ModelError: Error, CustomStringConvertible, Equatable, Sendable {
         self.message = message
     }
 
-    public var description: String { file.isEmpty ? message : "\(file): \(message)" }
+    /// One line, with control characters from key names escaped.
+    public var description: String {
+        (file.isEmpty ? message : "\(file): \(message)").escapingControlCharacters
+    }
 }
 
 func shapeText(_ shape: [Int]) -> String {

@@ -37,15 +37,20 @@ public struct ArchiveError: Error, CustomStringConvertible, Equatable, Sendable 
         self.found = found
     }
 
+    /// One line: names taken from a file (records, keys, globals) may hold control characters,
+    /// which are shown escaped.
     public var description: String {
         var parts: [String] = []
         if !file.isEmpty { parts.append(file) }
         if !location.isEmpty { parts.append(location) }
         let prefix = parts.isEmpty ? "" : parts.joined(separator: ": ") + ": "
+        let line: String
         if case .refusedGlobal(let name) = kind {
-            return "\(prefix)refused global '\(name)' (it can run code); expected \(expected)"
+            line = "\(prefix)refused global '\(name)' (it can run code); expected \(expected)"
+        } else {
+            line = "\(prefix)expected \(expected), found \(found)"
         }
-        return "\(prefix)expected \(expected), found \(found)"
+        return line.escapingControlCharacters
     }
 
     /// Fills in the file and, if not yet known, the location; inner readers know neither.
@@ -69,5 +74,23 @@ func tagging<T>(file: String, location: String? = nil, _ body: () throws -> T) t
         return try body()
     } catch let error as ArchiveError {
         throw error.at(file: file, location: location)
+    }
+}
+
+extension String {
+    /// Control characters as `\n`, `\t` or `\u{..}`, so that text from a file stays on one line.
+    package var escapingControlCharacters: String {
+        guard unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return self }
+        var result = ""
+        for scalar in unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F: result += "\\u{\(String(scalar.value, radix: 16))}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 }

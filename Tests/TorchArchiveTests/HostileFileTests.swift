@@ -57,3 +57,12 @@ struct HostileFileTests {
         #expect(failures > 100)
     }
 }
+
+@Suite("Error messages")
+struct ErrorMessageTests {
+    @Test("names from the file cannot break the one-line message")
+    func controlCharactersEscaped() {
+        let error = ArchiveError(.missing, file: "x.pth", location: "archiv\n/data/0\t", expected: "a record", found: "bell \u{7}")
+        #expect(error.description == "x.pth: archiv\\n/data/0\\t: expected a record, found bell \\u{7}")
+    }
+}
