@@ -7,6 +7,8 @@ let package = Package(
         .library(name: "TorchArchive", targets: ["TorchArchive"]),
         .library(name: "TensorKernels", targets: ["TensorKernels"]),
         .library(name: "DANetModel", targets: ["DANetModel"]),
+        .library(name: "ImageIO", targets: ["ImageIO"]),
+        .library(name: "Segmentation", targets: ["Segmentation"]),
         .executable(name: "danet", targets: ["danet"]),
     ],
     dependencies: [
@@ -24,6 +26,12 @@ let package = Package(
         /// DANet: dilated ResNet, position and channel attention, official and mmseg key layouts.
         .target(name: "DANetModel", dependencies: ["TorchArchive", "TensorKernels"]),
 
+        /// The official test-time pipeline, dataset presets and mIoU.
+        .target(name: "Segmentation", dependencies: ["DANetModel", "TensorKernels", "ImageIO"]),
+
+        /// PNG (libpng) and JPEG (libjpeg-turbo) reading, with EXIF orientation; PNG writing.
+        .target(name: "ImageIO", dependencies: ["CLibPNG", "CTurboJPEG"]),
+
         /// The `danet` command-line tool.
         .executableTarget(
             name: "danet",
@@ -31,14 +39,17 @@ let package = Package(
                 "TorchArchive",
                 "DANetModel",
                 "TensorKernels",
+                "ImageIO",
+                "Segmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            resources: [.copy("Resources/default-street-danet.pth")]
         ),
 
         /// Times checkpoint loading in-process for `tools/bench_load.py`.
         .executableTarget(name: "archive-bench", dependencies: ["TorchArchive"]),
 
-        // MARK: Implementation details: system libraries (Debian: libzip-dev, libopenblas-dev)
+        // MARK: Implementation details: system libraries (Debian: libzip-dev, libopenblas-dev, libpng-dev, libturbojpeg0-dev)
 
         .systemLibrary(
             name: "CLibZip", pkgConfig: "libzip",
@@ -47,6 +58,14 @@ let package = Package(
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
+        .systemLibrary(
+            name: "CTurboJPEG", pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
         ),
 
         // MARK: Tests

@@ -39,16 +39,24 @@ public struct DANet {
         configuration = config
     }
 
+    /// Which classifier outputs to compute: prediction needs only the fused one.
+    public enum Heads: Sendable {
+        case all
+        case fused
+    }
+
     /// Runs the network on `input` (N, 3, H, W), already normalised, any H and W.
-    /// - Parameter captureStages: also return c1...c4 and the attention outputs.
+    /// - Parameters:
+    ///   - heads: `.fused` leaves `position` and `channel` empty.
+    ///   - captureStages: also return c1...c4 and the attention outputs.
     /// - Throws: `ModelError.invalidInput` for a tensor that is not (N, 3, H, W).
-    public func callAsFunction(_ input: Tensor, captureStages: Bool = false) throws -> Output {
+    public func callAsFunction(_ input: Tensor, heads: Heads = .all, captureStages: Bool = false) throws -> Output {
         guard input.rank == 4, input.shape[1] == 3, input.shape[0] >= 1, input.shape[2] >= 1, input.shape[3] >= 1 else {
             throw ModelError(.invalidInput, "expected an input of shape [N, 3, H, W], found \(shapeText(input.shape))")
         }
         let (batch, height, width) = (input.shape[0], input.shape[2], input.shape[3])
         let classes = configuration.classes
-        var outputs = (0..<3).map { _ in Tensor(zeros: [batch, classes, height, width]) }
+        var outputs = (0..<3).map { index in Tensor(zeros: index == 0 || heads == .all ? [batch, classes, height, width] : [0]) }
         var stages: [String: (shape: [Int], data: [Float])] = [:]
         let scratch = Scratch()
         for n in 0..<batch {
@@ -59,8 +67,8 @@ public struct DANet {
                 stages[name]!.data += map.data
             } : nil
             let c4 = backbone(image, scratch: scratch, record: record)
-            let logits = head(c4, scratch: scratch, record: record)
-            for (index, low) in [logits.fused, logits.position, logits.channel].enumerated() {
+            let logits = head(c4, scratch: scratch, allHeads: heads == .all, record: record)
+            for (index, low) in [logits.fused, logits.position, logits.channel].enumerated() where index == 0 || heads == .all {
                 outputs[index].data.withUnsafeMutableBufferPointer { out in
                     low.data.withUnsafeBufferPointer { source in
                         Resize.bilinear(source.baseAddress!, planes: classes, height: low.height, width: low.width,

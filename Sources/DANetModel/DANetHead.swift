@@ -35,18 +35,20 @@ struct DANetHead {
         conv8 = try classifier("conv8")
     }
 
-    /// Returns the low-resolution (fused, position, channel) logits; `record` sees the attention outputs.
-    func callAsFunction(_ c4: FeatureMap, scratch: Scratch, record: ((String, FeatureMap) -> Void)? = nil)
+    /// Returns the low-resolution (fused, position, channel) logits, the last two empty unless
+    /// `allHeads`; `record` sees the attention outputs.
+    func callAsFunction(_ c4: FeatureMap, scratch: Scratch, allHeads: Bool = true, record: ((String, FeatureMap) -> Void)? = nil)
         -> (fused: FeatureMap, position: FeatureMap, channel: FeatureMap) {
+        let empty = FeatureMap(zeros: 0, 0, 0)
         let pam = positionAttention(conv5a(c4, relu: true, scratch: scratch), scratch: scratch)
         record?("pam", pam)
         let positionFeatures = conv51(pam, relu: true, scratch: scratch)
-        let position = conv6(positionFeatures, relu: false, scratch: scratch)
+        let position = allHeads ? conv6(positionFeatures, relu: false, scratch: scratch) : empty
 
         let cam = channelAttention(conv5c(c4, relu: true, scratch: scratch))
         record?("cam", cam)
         var summed = conv52(cam, relu: true, scratch: scratch)
-        let channel = conv7(summed, relu: false, scratch: scratch)
+        let channel = allHeads ? conv7(summed, relu: false, scratch: scratch) : empty
 
         summed.data.withUnsafeMutableBufferPointer { s in
             positionFeatures.data.withUnsafeBufferPointer { p in Elementwise.add(s.baseAddress!, p.baseAddress!, count: s.count) }

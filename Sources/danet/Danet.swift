@@ -11,7 +11,7 @@ struct Danet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "danet",
         abstract: "Load PyTorch checkpoints without Python and run DANet on the CPU.",
-        subcommands: [Inspect.self, Convert.self, Infer.self]
+        subcommands: [Inspect.self, Convert.self, Infer.self, Segment.self, Evaluate.self]
     )
 }
 

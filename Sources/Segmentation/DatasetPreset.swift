@@ -1,0 +1,70 @@
+/// Class names, palettes and test-time defaults of the datasets DANet is evaluated on, from
+/// mmsegmentation's dataset metadata, plus the bundled street model's own classes.
+public struct DatasetPreset: Sendable {
+    public let name: String
+    public let classes: [String]
+    /// One RGB colour per class.
+    public let palette: [[UInt8]]
+    public let baseSize: Int
+    public let cropSize: Int
+    public let scales: [Double]
+    public let flip: Bool
+
+    init(_ name: String, classes: String, palette: [Int], baseSize: Int, cropSize: Int, scales: [Double] = [1.0], flip: Bool = true) {
+        let names = classes.split(separator: "|").map(String.init)
+        precondition(palette.count == names.count * 3, "\(name): \(names.count) classes, \(palette.count / 3) colours")
+        self.name = name
+        self.classes = names
+        self.palette = stride(from: 0, to: palette.count, by: 3).map { [UInt8(palette[$0]), UInt8(palette[$0 + 1]), UInt8(palette[$0 + 2])] }
+        self.baseSize = baseSize
+        self.cropSize = cropSize
+        self.scales = scales
+        self.flip = flip
+    }
+
+    /// The options this preset implies.
+    public var options: SegmentationPipeline.Options {
+        SegmentationPipeline.Options(scales: scales, flip: flip, baseSize: baseSize, cropSize: cropSize, mode: .slide)
+    }
+
+    public static let all: [DatasetPreset] = [street, cityscapes, ade20k, pascalContext59, pascalContext60, cocoStuff]
+
+    public static func named(_ name: String) -> DatasetPreset? {
+        all.first { $0.name == name.lowercased() }
+    }
+
+    /// The bundled default model's classes (tools/street_scenes.py); whole 256 x 512 scenes.
+    public static let street = DatasetPreset("street", classes: "road|building|vegetation|sky|car|person",
+                                             palette: [128, 64, 128, 70, 70, 70, 107, 142, 35, 70, 130, 180, 0, 0, 142, 220, 20, 60],
+                                             baseSize: 512, cropSize: 512)
+
+    /// Cityscapes trainIds: base 2048, crop 768, single scale with flip (shared/DANET.md).
+    public static let cityscapes = DatasetPreset(
+        "cityscapes",
+        classes: "road|sidewalk|building|wall|fence|pole|traffic light|traffic sign|vegetation|terrain|sky|person|rider|car|truck|bus|train|motorcycle|bicycle",
+        palette: [128, 64, 128, 244, 35, 232, 70, 70, 70, 102, 102, 156, 190, 153, 153, 153, 153, 153, 250, 170, 30, 220, 220, 0,
+                  107, 142, 35, 152, 251, 152, 70, 130, 180, 220, 20, 60, 255, 0, 0, 0, 0, 142, 0, 0, 70, 0, 60, 100, 0, 80, 100,
+                  0, 0, 230, 119, 11, 32],
+        baseSize: 2048, cropSize: 768)
+
+    /// Cityscapes labelIds (0...33) to trainIds (0...18, 255 ignored), as cityscapesScripts defines them.
+    public static let cityscapesTrainIds: [UInt8] = {
+        var table = [UInt8](repeating: 255, count: 256)
+        let pairs: [(Int, UInt8)] = [(7, 0), (8, 1), (11, 2), (12, 3), (13, 4), (17, 5), (19, 6), (20, 7), (21, 8), (22, 9),
+                                     (23, 10), (24, 11), (25, 12), (26, 13), (27, 14), (28, 15), (31, 16), (32, 17), (33, 18)]
+        for (id, train) in pairs { table[id] = train }
+        return table
+    }()
+}
+
+extension DatasetPreset {
+    /// Names "class 0"... and spread-out colours, for models of no known dataset.
+    public static func generic(classes: Int) -> DatasetPreset {
+        var palette: [Int] = []
+        for c in 0..<classes {
+            palette += [(c * 97 + 40) % 256, (c * 57 + 90) % 256, (c * 151 + 160) % 256]
+        }
+        return DatasetPreset("generic", classes: (0..<classes).map { "class \($0)" }.joined(separator: "|"),
+                             palette: palette, baseSize: 512, cropSize: 512)
+    }
+}

@@ -1,0 +1,87 @@
+import TensorKernels
+
+/// Whole-tensor helpers on (channels, height, width) tensors for the test-time pipeline.
+enum TensorOps {
+    static func resize(_ x: Tensor, height: Int, width: Int, alignCorners: Bool) -> Tensor {
+        let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+        if h == height && w == width { return x }
+        var out = Tensor(zeros: [c, height, width])
+        x.data.withUnsafeBufferPointer { input in
+            out.data.withUnsafeMutableBufferPointer { output in
+                Resize.bilinear(input.baseAddress!, planes: c, height: h, width: w, output: output.baseAddress!,
+                                outHeight: height, outWidth: width, alignCorners: alignCorners)
+            }
+        }
+        return out
+    }
+
+    /// Pads at the bottom and right to at least `size` x `size` with one value per channel.
+    static func pad(_ x: Tensor, to size: Int, values: [Float]) -> Tensor {
+        let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+        let (ph, pw) = (max(h, size), max(w, size))
+        if ph == h && pw == w { return x }
+        var out = Tensor(zeros: [c, ph, pw])
+        for channel in 0..<c {
+            for y in 0..<ph {
+                for xi in 0..<pw {
+                    out.data[(channel * ph + y) * pw + xi] = (y < h && xi < w) ? x.data[(channel * h + y) * w + xi] : values[channel]
+                }
+            }
+        }
+        return out
+    }
+
+    static func crop(_ x: Tensor, top: Int, left: Int, height: Int, width: Int) -> Tensor {
+        let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+        if top == 0 && left == 0 && height == h && width == w { return x }
+        var out = Tensor(zeros: [c, height, width])
+        for channel in 0..<c {
+            for y in 0..<height {
+                let source = (channel * h + top + y) * w + left
+                let target = (channel * height + y) * width
+                for xi in 0..<width { out.data[target + xi] = x.data[source + xi] }
+            }
+        }
+        return out
+    }
+
+    /// Adds the top-left (height, width) of `window` into `sum` at (top, left) and counts the pixels.
+    static func accumulate(_ window: Tensor, into sum: inout Tensor, count: inout [Float], top: Int, left: Int, height: Int, width: Int) {
+        let (c, wh, ww) = (window.shape[0], window.shape[1], window.shape[2])
+        let (sh, sw) = (sum.shape[1], sum.shape[2])
+        for channel in 0..<c {
+            for y in 0..<height {
+                for xi in 0..<width {
+                    sum.data[(channel * sh + top + y) * sw + left + xi] += window.data[(channel * wh + y) * ww + xi]
+                }
+            }
+        }
+        for y in 0..<height {
+            for xi in 0..<width { count[(top + y) * sw + left + xi] += 1 }
+        }
+    }
+
+    static func flipHorizontally(_ x: Tensor) -> Tensor {
+        let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+        var out = x
+        for row in 0..<(c * h) {
+            for xi in 0..<w { out.data[row * w + xi] = x.data[row * w + (w - 1 - xi)] }
+        }
+        return out
+    }
+
+    /// Index of the largest value over the channel axis; the first wins ties, as torch.argmax.
+    static func argmax(_ x: Tensor) -> [UInt8] {
+        let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+        var labels = [UInt8](repeating: 0, count: h * w)
+        for i in 0..<(h * w) {
+            var best = x.data[i], index = 0
+            for channel in 1..<max(c, 1) where x.data[channel * h * w + i] > best {
+                best = x.data[channel * h * w + i]
+                index = channel
+            }
+            labels[i] = UInt8(min(index, 254))
+        }
+        return labels
+    }
+}

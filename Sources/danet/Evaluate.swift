@@ -1,0 +1,124 @@
+import ArgumentParser
+import DANetModel
+import Foundation
+import ImageIO
+import Segmentation
+import TorchArchive
+
+/// `danet evaluate`: mIoU, pixel accuracy and per-class IoU on labelled images.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure mIoU on labelled images with the segment pipeline.",
+        discussion: """
+            Each image in --images is paired with the label PNG in --labels at the same relative \
+            path and name: NAME.png, or for Cityscapes NAME without '_leftImg8bit' plus \
+            '_gtFine_labelTrainIds.png' (or '_gtFine_labelIds.png' with --label-ids, mapped to trainIds). \
+            Labels are 8-bit grey PNGs; 255 is ignored.
+            """
+    )
+
+    @Option(help: "Folder of images (searched recursively).")
+    var images: String
+
+    @Option(help: "Folder of label PNGs with the same structure.")
+    var labels: String
+
+    @Flag(help: "Labels are Cityscapes labelIds; map them to the 19 trainIds.")
+    var labelIds = false
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @OptionGroup var pipeline: PipelineOptions
+
+    func run() throws {
+        var failures = 0
+        try reportingErrors {
+            let pairs = try Evaluate.pairs(images: images, labels: labels, labelIds: labelIds)
+            guard !pairs.isEmpty else {
+                throw ModelError(.invalidInput, file: images, "expected images with labels in \(labels), found none")
+            }
+            let (segmenter, preset) = try pipeline.makePipeline()
+            var matrix = ConfusionMatrix(classes: preset.classes.count)
+            var bar = ProgressBar(label: "evaluating", total: pairs.count)
+            var evaluated = 0
+            for (index, pair) in pairs.enumerated() {
+                do {
+                    let image = try ImageFile.readRGB(pair.image)
+                    var label = try ImageFile.readLabels(pair.label)
+                    guard label.width == image.width, label.height == image.height else {
+                        throw ImageError(file: pair.label, "expected a \(image.width)x\(image.height) label map like its image, found \(label.width)x\(label.height)")
+                    }
+                    if labelIds { label.values = label.values.map { DatasetPreset.cityscapesTrainIds[Int($0)] } }
+                    matrix.add(prediction: try segmenter.predict(image), label: label.values)
+                    evaluated += 1
+                } catch let error as ImageError {
+                    failures += 1
+                    Terminal.standardError("danet: error: \(error)")
+                }
+                bar.update(index + 1)
+            }
+            let report = EvaluationReport(dataset: preset.name, images: evaluated, failed: failures, matrix: matrix, classes: preset.classes)
+            print(json ? try report.jsonText() : report.text())
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// (image, label) paths matched by relative path and name.
+    static func pairs(images: String, labels: String, labelIds: Bool) throws -> [(image: String, label: String)] {
+        let items = try ImageList.collect([images])
+        var result: [(String, String)] = []
+        for item in items {
+            let stem = item.relativeStem
+            var candidates = [stem + ".png"]
+            if stem.hasSuffix("_leftImg8bit") {
+                let base = String(stem.dropLast("_leftImg8bit".count))
+                candidates = [base + (labelIds ? "_gtFine_labelIds.png" : "_gtFine_labelTrainIds.png")] + candidates
+            }
+            if let match = candidates.map({ labels + "/" + $0 }).first(where: { FileManager.default.fileExists(atPath: $0) }) {
+                result.append((item.path, match))
+            } else {
+                Terminal.standardError("danet: warning: \(item.path): no label found (looked for \(candidates.joined(separator: ", ")) in \(labels))")
+            }
+        }
+        return result
+    }
+}
+
+/// What `evaluate` prints.
+struct EvaluationReport: Encodable {
+    struct ClassScore: Encodable {
+        let name: String
+        let iou: Double?
+    }
+
+    let dataset: String
+    let images: Int
+    let failed: Int
+    let mIoU: Double
+    let pixelAccuracy: Double
+    let perClass: [ClassScore]
+
+    init(dataset: String, images: Int, failed: Int, matrix: ConfusionMatrix, classes: [String]) {
+        self.dataset = dataset
+        self.images = images
+        self.failed = failed
+        mIoU = matrix.meanIoU
+        pixelAccuracy = matrix.pixelAccuracy
+        perClass = zip(classes, matrix.iou).map { ClassScore(name: $0, iou: $1) }
+    }
+
+    func jsonText() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    func text() -> String {
+        func percent(_ value: Double) -> String { String(format1: value * 100) }
+        var lines = ["\(dataset): \(images) images\(failed > 0 ? ", \(failed) failed" : "")",
+                     "mIoU \(percent(mIoU))%   pixel accuracy \(percent(pixelAccuracy))%", ""]
+        lines += Format.table([["class", "IoU %"]] + perClass.map { [$0.name, $0.iou.map(percent) ?? "-"] }, rightAligned: [1])
+        return lines.joined(separator: "\n")
+    }
+}

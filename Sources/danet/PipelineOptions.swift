@@ -1,0 +1,90 @@
+import ArgumentParser
+import DANetModel
+import Foundation
+import Segmentation
+
+/// The test-time flags `segment` and `evaluate` share; unset ones come from the dataset preset.
+struct PipelineOptions: ParsableArguments {
+    @Option(name: .customLong("weights"), help: "The checkpoint (default: the bundled street-scene model).")
+    var weights: String?
+
+    @Option(help: "Dataset preset: \(DatasetPreset.all.map(\.name).joined(separator: ", ")).")
+    var dataset: String?
+
+    @Option(help: "Scales, e.g. 0.75,1,1.25 (default: the preset's).",
+            transform: { text in
+                let values = text.split(separator: ",").map { Double($0) }
+                guard !values.isEmpty, let parsed = values as? [Double], parsed.allSatisfy({ $0 > 0 }) else {
+                    throw ValidationError("--scales takes positive numbers like 0.75,1,1.25; found '\(text)'")
+                }
+                return parsed
+            })
+    var scales: [Double]?
+
+    @Flag(inversion: .prefixedNo, help: "Add the horizontally flipped pass (default: the preset's, on for all).")
+    var flip: Bool?
+
+    @Option(help: "Long side of the image at scale 1 (default: the preset's).")
+    var baseSize: Int?
+
+    @Option(help: "Window size of the sliding window (default: the preset's).")
+    var cropSize: Int?
+
+    @Option(help: "slide (official padded sliding window) or whole (the whole resized image at once).")
+    var mode: String = "slide"
+
+    @OptionGroup var model: ModelOptions
+
+    func validate() throws {
+        guard SegmentationPipeline.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be slide or whole, found '\(mode)'") }
+        if let dataset, DatasetPreset.named(dataset) == nil {
+            throw ValidationError("unknown --dataset '\(dataset)'; expected one of \(DatasetPreset.all.map(\.name).joined(separator: ", "))")
+        }
+        for (name, value) in [("--base-size", baseSize), ("--crop-size", cropSize)] {
+            if let value, value < 8 { throw ValidationError("\(name) must be at least 8, found \(value)") }
+        }
+    }
+
+    /// The network, its class names and palette, and the pipeline the flags describe.
+    func makePipeline() throws -> (SegmentationPipeline, DatasetPreset) {
+        model.applyThreads()
+        let path = try weights ?? BundledModel.path()
+        let network = try model.load(path)
+        let classes = network.configuration.classes
+        let preset: DatasetPreset
+        if let dataset {
+            preset = DatasetPreset.named(dataset)!
+        } else if weights == nil {
+            preset = .street
+        } else {
+            preset = DatasetPreset.all.first { $0.classes.count == classes && $0.name != "street" } ?? .generic(classes: classes)
+        }
+        guard preset.classes.count == classes else {
+            throw ModelError(.invalidOption, file: path, "the model predicts \(classes) classes, the \(preset.name) preset has \(preset.classes.count)")
+        }
+        var options = preset.options
+        options.scales = scales ?? options.scales
+        options.flip = flip ?? options.flip
+        options.baseSize = baseSize ?? options.baseSize
+        options.cropSize = cropSize ?? options.cropSize
+        options.mode = SegmentationPipeline.Mode(rawValue: mode)!
+        return (SegmentationPipeline(model: network, options: options), preset)
+    }
+}
+
+/// The default model bundled with the executable (tools/train_default_model.py).
+enum BundledModel {
+    static let resource = "default-street-danet.pth"
+
+    /// Looks beside the executable for SwiftPM's resource bundle, without Bundle.module, which
+    /// would stop the process if the bundle were missing.
+    static func path() throws -> String {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let folder = executable.deletingLastPathComponent()
+        for bundle in ["swift-danet_danet.resources", "swift-danet_danet.bundle"] {
+            let candidate = folder.appendingPathComponent(bundle).appendingPathComponent(resource).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        throw ModelError(.invalidInput, file: folder.path, "expected the bundled model \(resource) beside the executable, found none; pass --weights")
+    }
+}
