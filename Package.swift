@@ -73,6 +73,7 @@ let package = Package(
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
         .testTarget(name: "DANetModelTests", dependencies: ["DANetModel", "TorchArchive", "TensorKernels"]),
+        .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "DANetModel", "ImageIO", "TensorKernels", "TorchArchive"]),
         .testTarget(name: "danetTests", dependencies: ["danet", "TorchArchive"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
+import Foundation
 import DANetModel
 import ImageIO
 import TensorKernels
@@ -78,54 +79,56 @@ public struct SegmentationPipeline {
     }
 
     /// Summed class scores, (classes, height, width) of the original image.
+    ///
+    /// Scores are exponentials of summed logits, which pass float32's range (e^88) for confident
+    /// models, so they are kept in double: the reference's float32 would turn them into ties of
+    /// infinity and decide the argmax by class order.
     /// - Parameter progress: called after every network pass.
-    public func scores(_ image: RGBImage, progress: () -> Void = {}) throws -> Tensor {
+    public func scores(_ image: RGBImage, progress: () -> Void = {}) throws -> Scores {
         let (height, width) = (image.height, image.width)
         let classes = model.configuration.classes
         let normalized = normalize(image)
-        var total = Tensor(zeros: [classes, height, width])
+        var total = Scores(channels: classes, height: height, width: width)
         for scale in options.scales {
             let size = resized(height: height, width: width, scale: scale)
             let current = TensorOps.resize(normalized, height: size.height, width: size.width, alignCorners: true)
-            var output: Tensor
+            var output: Scores
             if options.mode == .whole {
                 output = try infer(current, progress: progress)
             } else if size.long <= options.cropSize {
                 let padded = TensorOps.pad(current, to: options.cropSize, values: padValues)
-                output = TensorOps.crop(try infer(padded, progress: progress), top: 0, left: 0, height: size.height, width: size.width)
+                output = try infer(padded, progress: progress).cropped(height: size.height, width: size.width)
             } else {
                 let crop = options.cropSize
                 let padded = size.short < crop ? TensorOps.pad(current, to: crop, values: padValues) : current
                 let (ph, pw) = (padded.shape[1], padded.shape[2])
-                var sum = Tensor(zeros: [classes, ph, pw])
-                var count = [Float](repeating: 0, count: ph * pw)
+                var sum = Scores(channels: classes, height: ph, width: pw)
+                var count = [Double](repeating: 0, count: ph * pw)
                 for top in origins(ph) {
                     for left in origins(pw) {
                         let bottom = min(top + crop, ph), right = min(left + crop, pw)
                         let window = TensorOps.crop(padded, top: top, left: left, height: bottom - top, width: right - left)
                         let result = try infer(TensorOps.pad(window, to: crop, values: padValues), progress: progress)
-                        TensorOps.accumulate(result, into: &sum, count: &count, top: top, left: left,
-                                             height: bottom - top, width: right - left)
+                        sum.accumulate(result, count: &count, top: top, left: left, height: bottom - top, width: right - left)
                     }
                 }
                 for c in 0..<classes {
-                    for i in 0..<(ph * pw) { sum.data[c * ph * pw + i] /= count[i] }
+                    for i in 0..<(ph * pw) { sum.values[c * ph * pw + i] /= count[i] }
                 }
-                output = TensorOps.crop(sum, top: 0, left: 0, height: size.height, width: size.width)
+                output = sum.cropped(height: size.height, width: size.width)
             }
-            let back = TensorOps.resize(output, height: height, width: width, alignCorners: true)
-            for i in 0..<total.count { total.data[i] += back.data[i] }
+            total.add(output.resized(height: height, width: width))
         }
         return total
     }
 
     /// The class with the highest score at each pixel (row-major, height x width).
     public func predict(_ image: RGBImage, progress: () -> Void = {}) throws -> [UInt8] {
-        TensorOps.argmax(try scores(image, progress: progress))
+        try scores(image, progress: progress).argmax()
     }
 
     /// exp(logits(x) + flip(logits(flip(x)))), the reference's module_inference; (classes, h, w).
-    func infer(_ x: Tensor, progress: () -> Void) throws -> Tensor {
+    func infer(_ x: Tensor, progress: () -> Void) throws -> Scores {
         var logits = try fused(x)
         progress()
         if options.flip {
@@ -133,8 +136,8 @@ public struct SegmentationPipeline {
             progress()
             for i in 0..<logits.count { logits.data[i] += mirrored.data[i] }
         }
-        for i in 0..<logits.count { logits.data[i] = expf(logits.data[i]) }
-        return logits
+        return Scores(channels: logits.shape[0], height: logits.shape[1], width: logits.shape[2],
+                      values: logits.data.map { Foundation.exp(Double($0)) })
     }
 
     private func fused(_ x: Tensor) throws -> Tensor {
@@ -158,6 +161,3 @@ public struct SegmentationPipeline {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -45,22 +45,6 @@ enum TensorOps {
         return out
     }
 
-    /// Adds the top-left (height, width) of `window` into `sum` at (top, left) and counts the pixels.
-    static func accumulate(_ window: Tensor, into sum: inout Tensor, count: inout [Float], top: Int, left: Int, height: Int, width: Int) {
-        let (c, wh, ww) = (window.shape[0], window.shape[1], window.shape[2])
-        let (sh, sw) = (sum.shape[1], sum.shape[2])
-        for channel in 0..<c {
-            for y in 0..<height {
-                for xi in 0..<width {
-                    sum.data[(channel * sh + top + y) * sw + left + xi] += window.data[(channel * wh + y) * ww + xi]
-                }
-            }
-        }
-        for y in 0..<height {
-            for xi in 0..<width { count[(top + y) * sw + left + xi] += 1 }
-        }
-    }
-
     static func flipHorizontally(_ x: Tensor) -> Tensor {
         let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         var out = x
@@ -68,20 +52,5 @@ enum TensorOps {
             for xi in 0..<w { out.data[row * w + xi] = x.data[row * w + (w - 1 - xi)] }
         }
         return out
-    }
-
-    /// Index of the largest value over the channel axis; the first wins ties, as torch.argmax.
-    static func argmax(_ x: Tensor) -> [UInt8] {
-        let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
-        var labels = [UInt8](repeating: 0, count: h * w)
-        for i in 0..<(h * w) {
-            var best = x.data[i], index = 0
-            for channel in 1..<max(c, 1) where x.data[channel * h * w + i] > best {
-                best = x.data[channel * h * w + i]
-                index = channel
-            }
-            labels[i] = UInt8(min(index, 254))
-        }
-        return labels
     }
 }
