@@ -78,7 +78,7 @@ def main():
                 "heldout_miou": score}, os.path.join(out, "default-street-danet.pth"))
     demo = os.path.join(ROOT, "Fixtures", "demo")
     os.makedirs(demo, exist_ok=True)
-    image, label = street_scenes.scene(np.random.default_rng(20_000_000), 256, 512)
+    image, label = street_scenes.scene(np.random.default_rng(20_000_000), 128, 256)  # the training size
     Image.fromarray(image).save(os.path.join(demo, "street.png"))
     Image.fromarray(label).save(os.path.join(demo, "street-label.png"))
     print(f"saved ({os.path.getsize(os.path.join(out, 'default-street-danet.pth')) / 1e6:.1f} MB) in {time.time() - start:.0f} s")

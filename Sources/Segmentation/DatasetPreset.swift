@@ -9,8 +9,10 @@ public struct DatasetPreset: Sendable {
     public let cropSize: Int
     public let scales: [Double]
     public let flip: Bool
+    public let mode: SegmentationPipeline.Mode
 
-    init(_ name: String, classes: String, palette: [Int], baseSize: Int, cropSize: Int, scales: [Double] = [1.0], flip: Bool = true) {
+    init(_ name: String, classes: String, palette: [Int], baseSize: Int, cropSize: Int, scales: [Double] = [1.0], flip: Bool = true,
+         mode: SegmentationPipeline.Mode = .slide) {
         let names = classes.split(separator: "|").map(String.init)
         precondition(palette.count == names.count * 3, "\(name): \(names.count) classes, \(palette.count / 3) colours")
         self.name = name
@@ -20,11 +22,12 @@ public struct DatasetPreset: Sendable {
         self.cropSize = cropSize
         self.scales = scales
         self.flip = flip
+        self.mode = mode
     }
 
     /// The options this preset implies.
     public var options: SegmentationPipeline.Options {
-        SegmentationPipeline.Options(scales: scales, flip: flip, baseSize: baseSize, cropSize: cropSize, mode: .slide)
+        SegmentationPipeline.Options(scales: scales, flip: flip, baseSize: baseSize, cropSize: cropSize, mode: mode)
     }
 
     public static let all: [DatasetPreset] = [street, cityscapes, ade20k, pascalContext59, pascalContext60, cocoStuff]
@@ -33,10 +36,12 @@ public struct DatasetPreset: Sendable {
         all.first { $0.name == name.lowercased() }
     }
 
-    /// The bundled default model's classes (tools/street_scenes.py); whole 256 x 512 scenes.
+    /// The bundled default model's classes (tools/street_scenes.py). It was trained on whole
+    /// 128 x 256 scenes, so it runs whole images at that size: black padding, never seen in
+    /// training, would reach every pixel through position attention.
     public static let street = DatasetPreset("street", classes: "road|building|vegetation|sky|car|person",
                                              palette: [128, 64, 128, 70, 70, 70, 107, 142, 35, 70, 130, 180, 0, 0, 142, 220, 20, 60],
-                                             baseSize: 512, cropSize: 512)
+                                             baseSize: 256, cropSize: 256, mode: .whole)
 
     /// Cityscapes trainIds: base 2048, crop 768, single scale with flip (shared/DANET.md).
     public static let cityscapes = DatasetPreset(

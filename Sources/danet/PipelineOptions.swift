@@ -30,13 +30,15 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Window size of the sliding window (default: the preset's).")
     var cropSize: Int?
 
-    @Option(help: "slide (official padded sliding window) or whole (the whole resized image at once).")
-    var mode: String = "slide"
+    @Option(help: "slide (official padded sliding window) or whole (the whole resized image at once); default: the preset's.")
+    var mode: String?
 
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
-        guard SegmentationPipeline.Mode(rawValue: mode) != nil else { throw ValidationError("--mode must be slide or whole, found '\(mode)'") }
+        if let mode, SegmentationPipeline.Mode(rawValue: mode) == nil {
+            throw ValidationError("--mode must be slide or whole, found '\(mode)'")
+        }
         if let dataset, DatasetPreset.named(dataset) == nil {
             throw ValidationError("unknown --dataset '\(dataset)'; expected one of \(DatasetPreset.all.map(\.name).joined(separator: ", "))")
         }
@@ -67,7 +69,7 @@ struct PipelineOptions: ParsableArguments {
         options.flip = flip ?? options.flip
         options.baseSize = baseSize ?? options.baseSize
         options.cropSize = cropSize ?? options.cropSize
-        options.mode = SegmentationPipeline.Mode(rawValue: mode)!
+        options.mode = mode.flatMap(SegmentationPipeline.Mode.init(rawValue:)) ?? options.mode
         return (SegmentationPipeline(model: network, options: options), preset)
     }
 }

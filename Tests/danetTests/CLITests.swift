@@ -223,3 +223,100 @@ struct InferCommandTests {
         #expect(!FileManager.default.fileExists(atPath: options["--output"]!))
     }
 }
+
+@Suite("danet segment and evaluate")
+struct SegmentCommandTests {
+    static let pipelineFixtures = URL(fileURLWithPath: CLI.fixtures).deletingLastPathComponent().appendingPathComponent("pipeline").path
+    static let demo = URL(fileURLWithPath: CLI.fixtures).deletingLastPathComponent().appendingPathComponent("demo").path
+
+    @Test("a folder with a bad image: the others are written, one line for the bad one, exit 1")
+    func batchWithBadImage() throws {
+        let input = try CLI.temporaryFolder(), output = try CLI.temporaryFolder()
+        try FileManager.default.copyItem(atPath: Self.pipelineFixtures + "/photo.png", toPath: input + "/a.png")
+        try FileManager.default.createDirectory(atPath: input + "/sub", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.pipelineFixtures + "/images/orientation6.jpg", toPath: input + "/sub/b.jpg")
+        try FileManager.default.copyItem(atPath: Self.pipelineFixtures + "/images/truncated.png", toPath: input + "/c.png")
+        let result = try CLI.run(["segment", input, "-o", output, "--weights", InferCommandTests.danetFixtures + "/official_resnet7_r50.pth.tar",
+                                  "--base-size", "64", "--crop-size", "64", "--no-flip"])
+        #expect(result.status == 1)
+        let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("danet: error:") }
+        #expect(errors.count == 1, "\(result.stderr)")
+        #expect(errors.first?.contains("c.png") == true)
+        for name in ["a", "sub/b"] {
+            for suffix in ["_labels.png", "_color.png", "_overlay.png"] {
+                #expect(FileManager.default.fileExists(atPath: output + "/" + name + suffix), "\(name)\(suffix) missing")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: output + "/c_labels.png"))
+        #expect(result.stdout.contains("%"), "per-class shares missing: \(result.stdout)")
+        // The orientation-6 JPEG is stored 32 wide and 24 high; upright it is 24 wide and 32 high.
+        let labels = try ImageIOProbe.size(output + "/sub/b_labels.png")
+        #expect(labels == [32, 24])
+    }
+
+    @Test("empty folders, bad shards and unknown datasets are one clear line", arguments: [
+        (["EMPTY"], "expected PNG or JPEG images, found none"),
+        (["PHOTO", "--shard", "3/3"], "--shard takes i/n with 0 <= i < n"),
+        (["PHOTO", "--shard", "x"], "--shard takes i/n"),
+        (["PHOTO", "--dataset", "mars"], "unknown --dataset 'mars'"),
+        (["PHOTO", "--dataset", "cityscapes", "--weights", "R50"], "the model predicts 5 classes, the cityscapes preset has 19"),
+    ])
+    func failures(_ arguments: [String], _ fragment: String) throws {
+        let empty = try CLI.temporaryFolder()
+        let mapped = arguments.map { argument -> String in
+            switch argument {
+            case "EMPTY": return empty
+            case "PHOTO": return Self.pipelineFixtures + "/photo.png"
+            case "R50": return InferCommandTests.danetFixtures + "/official_resnet7_r50.pth.tar"
+            default: return argument
+            }
+        }
+        let result = try CLI.run(["segment"] + mapped + ["-o", try CLI.temporaryFolder()])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(fragment), "\(result.stderr)")
+    }
+
+    @Test("--shard i/n takes every n-th image")
+    func shard() throws {
+        let input = try CLI.temporaryFolder(), output = try CLI.temporaryFolder()
+        for name in ["a", "b", "c"] {
+            try FileManager.default.copyItem(atPath: Self.pipelineFixtures + "/photo.png", toPath: input + "/\(name).png")
+        }
+        let result = try CLI.run(["segment", input, "-o", output, "--shard", "1/2", "--weights",
+                                  InferCommandTests.danetFixtures + "/official_resnet7_r50.pth.tar", "--base-size", "64", "--crop-size", "64"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output).sorted() == ["b_color.png", "b_labels.png", "b_overlay.png"])
+    }
+
+    @Test("--list-classes prints names and colours")
+    func listClasses() throws {
+        let result = try CLI.run(["segment", "--list-classes", "--dataset", "ade20k"])
+        #expect(result.status == 0)
+        #expect(result.stdout.split(separator: "\n").count == 150)
+        #expect(result.stdout.contains("149  flag"))
+    }
+
+    @Test("evaluate: the bundled model on the bundled labelled scene, as JSON")
+    func evaluate() throws {
+        let images = try CLI.temporaryFolder(), labels = try CLI.temporaryFolder()
+        try FileManager.default.copyItem(atPath: Self.demo + "/street.png", toPath: images + "/scene.png")
+        try FileManager.default.copyItem(atPath: Self.demo + "/street-label.png", toPath: labels + "/scene.png")
+        let result = try CLI.run(["evaluate", "--images", images, "--labels", labels, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["images"] as? Int == 1)
+        #expect(object["dataset"] as? String == "street")
+        let miou = try #require(object["mIoU"] as? Double)
+        #expect(miou > 0.8, "bundled model mIoU \(miou) on its demo scene")
+        #expect((object["perClass"] as? [Any])?.count == 6)
+    }
+}
+
+/// Reads a PNG's [height, width] from its IHDR, without linking the image library into the tests.
+enum ImageIOProbe {
+    static func size(_ path: String) throws -> [Int] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func u32(_ at: Int) -> Int { Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3]) }
+        return [u32(20), u32(16)]
+    }
+}
