@@ -6,6 +6,8 @@
 pipeline.json + pipeline.golden.safetensors: the small official R50 of Fixtures/danet on a 61 x 83
 photo-like PNG (float64 scores), in slide mode (scales 0.5/1/1.5 cover the padded single window, the unpadded grid
 and a 3 x 3 grid) and whole mode, with flip, computed in float64 by tools/pipeline_reference.py.
+eval/: three labelled scenes and the mIoU, pixel accuracy and per-class IoU that mmseg's formulas
+give for the fixture model's predictions on them (slide mode, the settings above).
 images/: PNG in every colour type and depth, JPEGs with EXIF orientations, a truncated file, and
 images.json with the RGB values PIL gives for each (16-bit channels cut to 8 bits, alpha dropped,
 EXIF orientation applied).
@@ -50,6 +52,34 @@ def pipeline_cases():
     save_file({k: v.contiguous() for k, v in golden.items()}, os.path.join(OUT, "pipeline.golden.safetensors"))
     with open(os.path.join(OUT, "pipeline.json"), "w") as f:
         json.dump({"image": "photo.png", "weights": "../danet/official_resnet7_r50.pth.tar", **settings}, f, indent=1)
+
+
+def evaluation_case():
+    """Three labelled scenes and the scores mmseg's formulas give for the fixture model on them."""
+    folder = os.path.join(OUT, "eval")
+    for sub in ("images", "labels"):
+        os.makedirs(os.path.join(folder, sub), exist_ok=True)
+    model = load_fixture_model()
+    classes = 5
+    confusion = np.zeros((classes, classes), np.int64)
+    for index in range(3):
+        image, label = street_scenes.scene(np.random.default_rng(40 + index), 61, 83)
+        label = np.where(label >= classes, 255, label).astype(np.uint8)  # the fixture model has 5 classes
+        label[:3, :5] = 255
+        Image.fromarray(image).save(os.path.join(folder, "images", f"scene{index}.png"))
+        Image.fromarray(label).save(os.path.join(folder, "labels", f"scene{index}.png"))
+        scores = pipeline_reference.evaluate(model, torch.from_numpy(image).permute(2, 0, 1), [0.5, 1.0, 1.5], True, 96, 64)
+        prediction = scores.argmax(0).numpy()
+        valid = label != 255
+        confusion += np.bincount(label[valid].astype(np.int64) * classes + prediction[valid], minlength=classes * classes).reshape(classes, classes)
+    intersection = np.diag(confusion)
+    union = confusion.sum(0) + confusion.sum(1) - intersection
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = intersection / union
+    result = {"mIoU": float(np.nanmean(iou)), "pixelAccuracy": float(intersection.sum() / confusion.sum()),
+              "perClass": [None if np.isnan(v) else float(v) for v in iou]}
+    with open(os.path.join(folder, "expected.json"), "w") as f:
+        json.dump(result, f, indent=1)
 
 
 def image_cases():
@@ -97,6 +127,7 @@ def image_cases():
 def main():
     os.makedirs(OUT, exist_ok=True)
     pipeline_cases()
+    evaluation_case()
     image_cases()
     print(f"wrote {OUT}")
 

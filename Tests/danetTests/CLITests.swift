@@ -296,6 +296,25 @@ struct SegmentCommandTests {
         #expect(result.stdout.contains("149  flag"))
     }
 
+    @Test("evaluate matches mmseg's formulas over the reference pipeline's predictions")
+    func evaluateMatchesReference() throws {
+        let folder = Self.pipelineFixtures + "/eval"
+        let result = try CLI.run(["evaluate", "--images", folder + "/images", "--labels", folder + "/labels", "--json",
+                                  "--weights", InferCommandTests.danetFixtures + "/official_resnet7_r50.pth.tar",
+                                  "--base-size", "96", "--crop-size", "64", "--scales", "0.5,1,1.5"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let ours = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let reference = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/expected.json"))) as? [String: Any])
+        #expect(ours["images"] as? Int == 3)
+        for key in ["mIoU", "pixelAccuracy"] {
+            let a = try #require(ours[key] as? Double), b = try #require(reference[key] as? Double)
+            #expect(abs(a - b) < 1e-12, "\(key): \(a) vs reference \(b)")
+        }
+        let perClass = try #require(ours["perClass"] as? [[String: Any]]).map { $0["iou"] as? Double }
+        let expected = try #require(reference["perClass"] as? [Any]).map { $0 as? Double }
+        #expect(perClass == expected)
+    }
+
     @Test("evaluate: the bundled model on the bundled labelled scene, as JSON")
     func evaluate() throws {
         let images = try CLI.temporaryFolder(), labels = try CLI.temporaryFolder()
