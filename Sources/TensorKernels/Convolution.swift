@@ -64,23 +64,48 @@ public enum Convolution {
     }
 
     /// Writes the (patchSize x pixelCount) column block for output pixels [firstPixel, firstPixel + pixelCount).
+    ///
+    /// Rows (one per input channel and kernel offset) are filled in parallel; within a row, each
+    /// output row's valid columns are found once, so the copy runs without per-pixel bounds checks.
     static func unfold(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int, outWidth: Int,
                        firstPixel: Int, pixelCount: Int, columns: UnsafeMutablePointer<Float>) {
-        var row = 0
-        for channel in 0..<g.inChannels {
-            let plane = input + channel * height * width
-            for ky in 0..<g.kernel {
-                for kx in 0..<g.kernel {
-                    let destination = columns + row * pixelCount
-                    var oy = firstPixel / outWidth, ox = firstPixel % outWidth
-                    for p in 0..<pixelCount {
-                        let iy = oy * g.stride - g.padding + ky * g.dilation
-                        let ix = ox * g.stride - g.padding + kx * g.dilation
-                        destination[p] = (iy >= 0 && iy < height && ix >= 0 && ix < width) ? plane[iy * width + ix] : 0
-                        ox += 1
-                        if ox == outWidth { ox = 0; oy += 1 }
+        let rows = g.patchSize, taps = g.kernel * g.kernel
+        // Each row writes its own part of `columns` and only reads `input`.
+        nonisolated(unsafe) let input = input, columns = columns
+        Threads.parallelFor(rows, minimumChunk: 16) { range in
+            for row in range {
+                let channel = row / taps, ky = (row % taps) / g.kernel, kx = row % g.kernel
+                let plane = input + channel * height * width
+                let destination = columns + row * pixelCount
+                // Output columns whose input column ox * stride - padding + kx * dilation is inside.
+                let shift = kx * g.dilation - g.padding
+                let firstValid = shift >= 0 ? 0 : (-shift + g.stride - 1) / g.stride
+                let lastValid = min(outWidth - 1, (width - 1 - shift) >= 0 ? (width - 1 - shift) / g.stride : -1)
+                var p = 0
+                var oy = firstPixel / outWidth, ox = firstPixel % outWidth
+                while p < pixelCount {
+                    let run = min(outWidth - ox, pixelCount - p)
+                    let iy = oy * g.stride - g.padding + ky * g.dilation
+                    let out = destination + p
+                    if iy < 0 || iy >= height || firstValid > lastValid {
+                        out.update(repeating: 0, count: run)
+                    } else {
+                        let source = plane + iy * width
+                        let from = max(ox, firstValid), to = min(ox + run - 1, lastValid)
+                        if from > ox { (out).update(repeating: 0, count: min(from - ox, run)) }
+                        if from <= to {
+                            if g.stride == 1 {
+                                (out + (from - ox)).update(from: source + from + shift, count: to - from + 1)
+                            } else {
+                                for o in from...to { out[o - ox] = source[o * g.stride + shift] }
+                            }
+                        }
+                        let tail = max(to + 1, ox)
+                        if tail < ox + run { (out + (tail - ox)).update(repeating: 0, count: ox + run - tail) }
                     }
-                    row += 1
+                    p += run
+                    ox = 0
+                    oy += 1
                 }
             }
         }

@@ -102,7 +102,7 @@ struct ModelOptions: ParsableArguments {
 
     /// The one place the thread count is set.
     func applyThreads() {
-        Gemm.setThreads(threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        Threads.set(threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
     func load(_ weights: String) throws -> DANet {

@@ -47,8 +47,11 @@ struct KernelTests {
                              stride: numbers[1], padding: numbers[2], dilation: numbers[3])
         #expect([g.outChannels, g.outputSize(input.shape[1]), g.outputSize(input.shape[2])] == reference.shape)
         var output = [Float](repeating: .nan, count: reference.data.count)
-        // A workspace of one column forces the blocked im2col path through every pixel block.
-        for workspaceSize in [g.patchSize, 1 << 16] {
+        // A workspace of one column forces the blocked im2col path through every pixel block;
+        // two threads split the unfolding by rows.
+        for (workspaceSize, threads) in [(g.patchSize, 1), (1 << 16, 1), (g.patchSize, 2), (1 << 16, 2)] {
+            Threads.set(threads)
+            defer { Threads.set(1) }
             var workspace = [Float](repeating: 0, count: workspaceSize)
             input.data.withUnsafeBufferPointer { x in
                 weight.data.withUnsafeBufferPointer { w in
@@ -63,7 +66,7 @@ struct KernelTests {
                     }
                 }
             }
-            expectClose(output, reference.data, "\(name) workspace \(workspaceSize)")
+            expectClose(output, reference.data, "\(name) workspace \(workspaceSize), \(threads) threads")
         }
     }
 
