@@ -3,7 +3,8 @@ import TensorKernels
 /// Position attention (`head.sa`, PAM_Module of the official DANet; mmseg's PAM).
 ///
 /// Q = query(A) and K = key(A) are C/8 x N, V = value(A) is C x N; S = softmax(QᵀK) over each row
-/// with no 1/sqrt(d) scaling; out = V Sᵀ; result = gamma * out + A.
+/// with no 1/sqrt(d) scaling; out = V Sᵀ; result = gamma * out + A. The reference holds S whole
+/// (4.3 GB for a 1024 x 2048 frame); this holds a block of its rows.
 struct PositionAttention {
     let query: Conv2d
     let key: Conv2d
@@ -21,30 +22,42 @@ struct PositionAttention {
         gamma = try store.take("head.sa.gamma", [1], alternatives: [[]])[0]
     }
 
-    func callAsFunction(_ a: FeatureMap, scratch: Scratch) -> FeatureMap {
+    /// Rows of the attention matrix held at once: 16 MB of them, at least 64.
+    static let blockFloats = 1 << 22
+
+    /// Runs over blocks of query rows: each block's energies against all keys are softmaxed and
+    /// applied at once, so the result is exactly the reference's while only a block x N slice of
+    /// the N x N matrix exists (memory linear in the number of pixels).
+    /// - Parameter blockRows: query rows per block (default: as many as fit in `blockFloats`).
+    func callAsFunction(_ a: FeatureMap, scratch: Scratch, blockRows: Int? = nil) -> FeatureMap {
         let q = query(a, relu: false, scratch: scratch), k = key(a, relu: false, scratch: scratch)
-        var out = value(a, relu: false, scratch: scratch)
-        let n = a.plane, reduced = q.channels
-        // The full N x N attention matrix, as the reference holds it.
-        var attention = [Float](repeating: 0, count: n * n)
-        attention.withUnsafeMutableBufferPointer { s in
-            q.data.withUnsafeBufferPointer { qp in
-                k.data.withUnsafeBufferPointer { kp in
-                    Gemm.multiply(transposeA: true, m: n, n: n, k: reduced, a: qp.baseAddress!, lda: n,
-                                  b: kp.baseAddress!, ldb: n, c: s.baseAddress!, ldc: n)
+        let v = value(a, relu: false, scratch: scratch)
+        let n = a.plane, reduced = q.channels, channels = a.channels
+        let block = min(n, max(1, blockRows ?? max(64, PositionAttention.blockFloats / max(n, 1))))
+        var rows = [Float](repeating: 0, count: block * n)
+        var out = FeatureMap(zeros: channels, a.height, a.width)
+        q.data.withUnsafeBufferPointer { qp in
+            k.data.withUnsafeBufferPointer { kp in
+                v.data.withUnsafeBufferPointer { vp in
+                    rows.withUnsafeMutableBufferPointer { s in
+                        out.data.withUnsafeMutableBufferPointer { o in
+                            for start in stride(from: 0, to: n, by: block) {
+                                let count = min(block, n - start)
+                                // energy (count x n) = Q[:, start..<start+count]ᵀ K, no 1/sqrt(d) scaling
+                                Gemm.multiply(transposeA: true, m: count, n: n, k: reduced, a: qp.baseAddress! + start, lda: n,
+                                              b: kp.baseAddress!, ldb: n, c: s.baseAddress!, ldc: n)
+                                Softmax.rows(s.baseAddress!, rows: count, columns: n)
+                                // out[:, start..<start+count] = V Sᵀ for these query rows
+                                Gemm.multiply(transposeB: true, m: channels, n: count, k: n, a: vp.baseAddress!, lda: n,
+                                              b: s.baseAddress!, ldb: n, c: o.baseAddress! + start, ldc: n)
+                            }
+                            a.data.withUnsafeBufferPointer { r in
+                                Elementwise.scaleAdd(o.baseAddress!, gamma: gamma, r.baseAddress!, count: o.count)
+                            }
+                        }
+                    }
                 }
             }
-            Softmax.rows(s.baseAddress!, rows: n, columns: n)
-        }
-        let v = out.data
-        out.data.withUnsafeMutableBufferPointer { o in
-            v.withUnsafeBufferPointer { vp in
-                attention.withUnsafeBufferPointer { s in
-                    Gemm.multiply(transposeB: true, m: a.channels, n: n, k: n, a: vp.baseAddress!, lda: n,
-                                  b: s.baseAddress!, ldb: n, c: o.baseAddress!, ldc: n)
-                }
-            }
-            a.data.withUnsafeBufferPointer { r in Elementwise.scaleAdd(o.baseAddress!, gamma: gamma, r.baseAddress!, count: o.count) }
         }
         return out
     }

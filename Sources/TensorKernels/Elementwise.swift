@@ -38,19 +38,24 @@ public enum Softmax {
     /// Softmax along each row of a (rows, columns) matrix, in place, with the row maximum
     /// subtracted first as PyTorch does.
     public static func rows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
-        for r in 0..<rows {
-            let row = x + r * columns
-            var peak = -Float.infinity
-            for i in 0..<columns { peak = max(peak, row[i]) }
-            var sum: Float = 0
-            for i in 0..<columns {
-                let e = (row[i] - peak).exponential
-                row[i] = e
-                sum += e
-            }
-            let scale = 1 / sum
-            for i in 0..<columns { row[i] *= scale }
+        nonisolated(unsafe) let x = x
+        Threads.parallelFor(rows, minimumChunk: max(1, 16_384 / max(columns, 1))) { range in
+            for r in range { row(x + r * columns, columns: columns) }
         }
+    }
+
+    @inline(__always)
+    static func row(_ row: UnsafeMutablePointer<Float>, columns: Int) {
+        var peak = -Float.infinity
+        for i in 0..<columns { peak = max(peak, row[i]) }
+        var sum: Float = 0
+        for i in 0..<columns {
+            let e = (row[i] - peak).exponential
+            row[i] = e
+            sum += e
+        }
+        let scale = 1 / sum
+        for i in 0..<columns { row[i] *= scale }
     }
 }
 

@@ -40,3 +40,21 @@ struct DANetParityTests {
         print("\(name) max|diff|/max|ref|: " + report.joined(separator: ", "))
     }
 }
+
+@Suite("Position attention in blocks")
+struct BlockedAttentionTests {
+    @Test("any block of query rows gives the whole-matrix result")
+    func blocks() throws {
+        let model = try DANet(contentsOf: DANetFixtures.path("official_resnet7_r50.pth.tar"))
+        let channels = model.configuration.headInter
+        var generator = SystemRandomNumberGenerator()
+        let input = FeatureMap(channels: channels, height: 9, width: 13,
+                               data: (0..<(channels * 117)).map { _ in Float.random(in: -2...2, using: &generator) })
+        let whole = model.head.positionAttention(input, scratch: Scratch(), blockRows: 117)
+        for rows in [1, 7, 64, 116] {
+            let blocked = model.head.positionAttention(input, scratch: Scratch(), blockRows: rows)
+            let maxDiff = zip(blocked.data, whole.data).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            #expect(maxDiff <= 1e-6 * whole.data.reduce(0) { max($0, abs($1)) }, "\(rows) rows per block: max|diff| \(maxDiff)")
+        }
+    }
+}
