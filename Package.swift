@@ -46,8 +46,8 @@ let package = Package(
             resources: [.copy("Resources/default-street-danet.pth")]
         ),
 
-        /// Times checkpoint loading in-process for `tools/bench_load.py`.
-        .executableTarget(name: "archive-bench", dependencies: ["TorchArchive"]),
+        /// In-process timings for the benchmark scripts in tools/: checkpoint loading and sgemm.
+        .executableTarget(name: "danet-bench", dependencies: ["TorchArchive", "TensorKernels"]),
 
         // MARK: Implementation details: system libraries (Debian: libzip-dev, libopenblas-dev, libpng-dev, libturbojpeg0-dev)
 

@@ -7,8 +7,8 @@ Makes a random DANet-R101 state dict in the official layout (662 entries, about 
 bench-out/), warms the page cache, then reports the median of each measurement:
   torch.load(weights_only=True)            every tensor in memory
   torch.load(mmap=True, weights_only=True) open and index, tensors mapped
-  Swift Checkpoint.open                    open and index, in-process (archive-bench)
-  Swift open + every tensor as Float32     in-process (archive-bench), two ways: copied into a
+  Swift Checkpoint.open                    open and index, in-process (danet-bench load)
+  Swift open + every tensor as Float32     in-process (danet-bench load), two ways: copied into a
                                            [Float] per tensor (floats()), and as float32 buffers
                                            straight from the memory map where the file stores
                                            aligned little-endian float32 (withFloats(); legacy
@@ -61,7 +61,7 @@ def main():
         torch.save({"epoch": 240, "state_dict": state, "best_pred": 0.7993}, path,
                    _use_new_zipfile_serialization=not args.legacy)
     size = os.path.getsize(path)
-    bench = os.path.join(ROOT, ".build", "release", "archive-bench")
+    bench = os.path.join(ROOT, ".build", "release", "danet-bench")
     danet = os.path.join(ROOT, ".build", "release", "danet")
     for binary in (bench, danet):
         if not os.path.exists(binary):
@@ -82,7 +82,7 @@ def main():
     torch_full()
     full = median_time(torch_full, args.repeats)
     mmap = median_time(torch_mmap, args.repeats) if not args.legacy else None
-    swift = json.loads(subprocess.run([bench, path, str(args.repeats)], check=True, capture_output=True, text=True).stdout)
+    swift = json.loads(subprocess.run([bench, "load", path, str(args.repeats)], check=True, capture_output=True, text=True).stdout)
     inspect = median_time(lambda: subprocess.run([danet, "inspect", path], check=True, capture_output=True), args.repeats)
 
     rows.append(("torch.load(weights_only=True)", full))

@@ -1,8 +1,11 @@
-// Times checkpoint loading in-process, for tools/bench_load.py (which times PyTorch in the same run).
-// Usage: archive-bench FILE [REPEATS]. Prints one JSON object with the median of each measurement.
+// In-process timings for the benchmark scripts in tools/, which time PyTorch in the same run.
+// Usage: danet-bench load FILE [REPEATS]   checkpoint open/index and every tensor as Float32
+//        danet-bench sgemm N [THREADS]      the OpenBLAS sgemm rate on N x N matrices
+// Prints one JSON object with the median of each measurement.
 #if canImport(Glibc)
 import Glibc
 #endif
+import TensorKernels
 import TorchArchive
 
 func now() -> Double {
@@ -17,12 +20,34 @@ func median(_ values: [Double]) -> Double {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2 else {
-    print("usage: archive-bench FILE [REPEATS]")
+guard arguments.count >= 3, ["load", "sgemm"].contains(arguments[1]) else {
+    print("usage: danet-bench load FILE [REPEATS] | danet-bench sgemm N [THREADS]")
     exit(2)
 }
-let path = arguments[1]
-let repeats = arguments.count > 2 ? Int(arguments[2]) ?? 7 : 7
+
+if arguments[1] == "sgemm" {
+    let n = Int(arguments[2]) ?? 4096
+    Threads.set(arguments.count > 3 ? Int(arguments[3]) ?? 2 : 2)
+    let a = [Float](repeating: 1, count: n * n), b = [Float](repeating: 0.5, count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    var times: [Double] = []
+    for _ in 0..<4 {
+        let start = now()
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    Gemm.multiply(m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n)
+                }
+            }
+        }
+        times.append(now() - start)
+    }
+    print("{\"n\": \(n), \"threads\": \(Threads.current), \"gflops\": \(2 * Double(n) * Double(n) * Double(n) / median(Array(times.dropFirst())) / 1e9)}")
+    exit(0)
+}
+
+let path = arguments[2]
+let repeats = arguments.count > 3 ? Int(arguments[3]) ?? 7 : 7
 
 /// Reads one float per 4 KB page, so every page of every tensor is touched.
 func pageChecksum(_ values: UnsafeBufferPointer<Float>) -> Double {
@@ -65,7 +90,7 @@ do {
         checksums.insert(sum)
     }
     guard checksums.count == 1 else {
-        print("archive-bench: copies and views disagree: \(checksums)")
+        print("danet-bench: copies and views disagree: \(checksums)")
         exit(1)
     }
     print("""
@@ -73,6 +98,6 @@ do {
         "read_all_f32_view_s": \(median(viewTimes)), "tensors": \(tensorCount), "elements": \(elementCount)}
         """)
 } catch {
-    print("archive-bench: \(error)")
+    print("danet-bench: \(error)")
     exit(1)
 }
