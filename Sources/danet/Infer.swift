@@ -33,7 +33,9 @@ struct Infer: ParsableCommand {
     func run() throws {
         try reportingErrors {
             model.applyThreads()
+            let loadStart = monotonicSeconds()
             let network = try model.load(weights)
+            let loadSeconds = monotonicSeconds() - loadStart
             let tensor = try Infer.readInput(input)
             var bar = ProgressBar(label: "inferring", total: tensor.shape[0])
             let start = monotonicSeconds()
@@ -56,7 +58,8 @@ struct Infer: ParsableCommand {
             let c = network.configuration
             print("wrote \(output): logits \(results[0].1.shape) from DANet-R\(c.depth) (\(c.layout.rawValue), \(c.stem.rawValue) stem, "
                 + "\(c.classes) classes, layer4 dilations \(c.layer4Dilations.map(String.init).joined(separator: "/")), "
-                + "align_corners \(c.alignCorners)) in \(String(seconds: seconds)) s on \(Gemm.threads) threads")
+                + "align_corners \(c.alignCorners)) in \(String(seconds: seconds)) s on \(Threads.current) threads "
+                + "(weights loaded in \(String(seconds: loadSeconds)) s)")
         }
     }
 
