@@ -21,7 +21,7 @@ def main():
     g = torch.Generator().manual_seed(0)
     t = {}
     x = torch.randn(3, 11, 13, generator=g, dtype=torch.float64)
-    for k, s, p, d in [(3, 2, 1, 1), (3, 1, 2, 2), (3, 1, 4, 4), (1, 2, 0, 1), (1, 1, 0, 1), (7, 2, 3, 1)]:
+    for k, s, p, d in [(3, 2, 1, 1), (3, 1, 1, 1), (3, 1, 2, 2), (3, 1, 4, 4), (1, 2, 0, 1), (1, 1, 0, 1), (7, 2, 3, 1)]:
         w = torch.randn(4, 3, k, k, generator=g, dtype=torch.float64)
         b = torch.randn(4, generator=g, dtype=torch.float64)
         name = f"conv.k{k}s{s}p{p}d{d}"

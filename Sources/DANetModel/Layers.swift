@@ -36,9 +36,12 @@ final class Scratch {
 /// A convolution with its batch norm folded in (`nn.Conv2d` followed by `nn.BatchNorm2d` in eval mode).
 struct Conv2d {
     let geometry: ConvGeometry
-    /// (outChannels, inChannels * k * k)
+    /// (outChannels, inChannels * k * k); empty when the Winograd form below replaces it.
     let weight: [Float]
     let bias: [Float]?
+    /// Winograd F(2x2, 3x3) weights (16, outChannels, inChannels) for 3x3 convolutions with
+    /// stride 1, dilated ones included.
+    let winograd: [Float]?
 
     static let batchNormEpsilon = 1e-5
 
@@ -63,13 +66,37 @@ struct Conv2d {
             bias = folded
         }
         self.geometry = g
-        self.weight = weight
         self.bias = bias
+        if Winograd.applies(to: g) {
+            winograd = Winograd.transformWeights(weight, outChannels: g.outChannels, inChannels: g.inChannels)
+            self.weight = []
+        } else {
+            winograd = nil
+            self.weight = weight
+        }
     }
 
     func callAsFunction(_ x: FeatureMap, relu: Bool, scratch: Scratch) -> FeatureMap {
         precondition(x.channels == geometry.inChannels, "conv expects \(geometry.inChannels) channels, got \(x.channels)")
         var y = FeatureMap(zeros: geometry.outChannels, geometry.outputSize(x.height), geometry.outputSize(x.width))
+        if let winograd {
+            let perTile = 16 * (geometry.inChannels + geometry.outChannels)
+            scratch.reserve(max(perTile, min(perTile * (x.plane / 4 + 4 * geometry.dilation * geometry.dilation), Scratch.blockFloats)))
+            x.data.withUnsafeBufferPointer { input in
+                winograd.withUnsafeBufferPointer { u in
+                    y.data.withUnsafeMutableBufferPointer { output in
+                        scratch.buffer.withUnsafeMutableBufferPointer { workspace in
+                            withOptionalPointer(bias) { biasPointer in
+                                Winograd.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
+                                                 transformed: u.baseAddress!, bias: biasPointer, relu: relu,
+                                                 output: output.baseAddress!, workspace: workspace)
+                            }
+                        }
+                    }
+                }
+            }
+            return y
+        }
         if !geometry.isPointwise {
             scratch.reserve(max(geometry.patchSize, min(geometry.patchSize * y.plane, Scratch.blockFloats)))
         }

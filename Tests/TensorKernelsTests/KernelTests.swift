@@ -70,6 +70,38 @@ struct KernelTests {
         }
     }
 
+    @Test("Winograd F(2x2, 3x3), plain and dilated", arguments: cases("conv.k3s1"))
+    func winograd(_ name: String) throws {
+        let input = try tensor(name + ".input"), weight = try tensor(name + ".weight")
+        let bias = try tensor(name + ".bias"), reference = try tensor(name + ".output")
+        let numbers = name.dropFirst("conv.k".count).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        let g = ConvGeometry(inChannels: input.shape[0], outChannels: weight.shape[0], kernel: 3, stride: 1,
+                             padding: numbers[2], dilation: numbers[3])
+        #expect(Winograd.applies(to: g))
+        let u = Winograd.transformWeights(weight.data, outChannels: g.outChannels, inChannels: g.inChannels)
+        var output = [Float](repeating: .nan, count: reference.data.count)
+        // The smallest workspace runs one tile per block; the large one all tiles at once.
+        for (workspaceSize, threads) in [(16 * (g.inChannels + g.outChannels), 1), (1 << 16, 2)] {
+            Threads.set(threads)
+            defer { Threads.set(1) }
+            var workspace = [Float](repeating: 0, count: workspaceSize)
+            input.data.withUnsafeBufferPointer { x in
+                u.withUnsafeBufferPointer { w in
+                    bias.data.withUnsafeBufferPointer { b in
+                        output.withUnsafeMutableBufferPointer { y in
+                            workspace.withUnsafeMutableBufferPointer { ws in
+                                Winograd.forward(g, input: x.baseAddress!, height: input.shape[1], width: input.shape[2],
+                                                 transformed: w.baseAddress!, bias: b.baseAddress!, relu: false,
+                                                 output: y.baseAddress!, workspace: ws)
+                            }
+                        }
+                    }
+                }
+            }
+            expectClose(output, reference.data, "\(name) Winograd, workspace \(workspaceSize), \(threads) threads")
+        }
+    }
+
     @Test("max pooling 3x3, stride 2, padding 1")
     func maxPool() throws {
         let input = try tensor("maxpool.input"), reference = try tensor("maxpool.output")
