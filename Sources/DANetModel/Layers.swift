@@ -79,35 +79,28 @@ struct Conv2d {
     func callAsFunction(_ x: FeatureMap, relu: Bool, scratch: Scratch) -> FeatureMap {
         precondition(x.channels == geometry.inChannels, "conv expects \(geometry.inChannels) channels, got \(x.channels)")
         var y = FeatureMap(zeros: geometry.outChannels, geometry.outputSize(x.height), geometry.outputSize(x.width))
-        if let winograd {
+        // Workspace: Winograd tiles, or im2col columns, in blocks of at most Scratch.blockFloats.
+        if winograd != nil {
             let perTile = 16 * (geometry.inChannels + geometry.outChannels)
             scratch.reserve(max(perTile, min(perTile * (x.plane / 4 + 4 * geometry.dilation * geometry.dilation), Scratch.blockFloats)))
-            x.data.withUnsafeBufferPointer { input in
-                winograd.withUnsafeBufferPointer { u in
-                    y.data.withUnsafeMutableBufferPointer { output in
-                        scratch.buffer.withUnsafeMutableBufferPointer { workspace in
-                            withOptionalPointer(bias) { biasPointer in
-                                Winograd.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
-                                                 transformed: u.baseAddress!, bias: biasPointer, relu: relu,
-                                                 output: output.baseAddress!, workspace: workspace)
-                            }
-                        }
-                    }
-                }
-            }
-            return y
-        }
-        if !geometry.isPointwise {
+        } else if !geometry.isPointwise {
             scratch.reserve(max(geometry.patchSize, min(geometry.patchSize * y.plane, Scratch.blockFloats)))
         }
+        let weights = winograd ?? weight
         x.data.withUnsafeBufferPointer { input in
-            weight.withUnsafeBufferPointer { w in
+            weights.withUnsafeBufferPointer { w in
                 y.data.withUnsafeMutableBufferPointer { output in
                     scratch.buffer.withUnsafeMutableBufferPointer { workspace in
                         withOptionalPointer(bias) { biasPointer in
-                            Convolution.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
-                                                weight: w.baseAddress!, bias: biasPointer, relu: relu,
-                                                output: output.baseAddress!, workspace: workspace)
+                            if winograd != nil {
+                                Winograd.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
+                                                 transformed: w.baseAddress!, bias: biasPointer, relu: relu,
+                                                 output: output.baseAddress!, workspace: workspace)
+                            } else {
+                                Convolution.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
+                                                    weight: w.baseAddress!, bias: biasPointer, relu: relu,
+                                                    output: output.baseAddress!, workspace: workspace)
+                            }
                         }
                     }
                 }
