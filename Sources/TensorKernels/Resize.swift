@@ -20,7 +20,16 @@ public enum Resize {
     ///   - output: (planes, outHeight, outWidth)
     public static func bilinear(_ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
                                 output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, alignCorners: Bool) {
-        for oy in 0..<outHeight {
+        nonisolated(unsafe) let input = input, output = output
+        Threads.parallelFor(outHeight, minimumChunk: max(1, 16_384 / max(outWidth * planes, 1))) { rows in
+            bilinearRows(input, planes: planes, height: height, width: width, output: output, outHeight: outHeight,
+                         outWidth: outWidth, alignCorners: alignCorners, rows: rows)
+        }
+    }
+
+    static func bilinearRows(_ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
+                             outHeight: Int, outWidth: Int, alignCorners: Bool, rows: Range<Int>) {
+        for oy in rows {
             let (y0, y1, h0, h1) = source(oy, inSize: height, outSize: outHeight, alignCorners: alignCorners)
             for ox in 0..<outWidth {
                 let (x0, x1, w0, w1) = source(ox, inSize: width, outSize: outWidth, alignCorners: alignCorners)
