@@ -13,10 +13,8 @@ public enum Gemm {
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
-    /// Sets the number of threads OpenBLAS uses for every product that follows.
-    public static func setThreads(_ count: Int) {
+    /// Sets the number of threads OpenBLAS uses; `Threads.set` is the one caller.
+    static func setThreads(_ count: Int) {
         openblas_set_num_threads(Int32(max(1, count)))
     }
-
-    public static var threads: Int { Int(openblas_get_num_threads()) }
 }

@@ -19,10 +19,7 @@ struct Danet: ParsableCommand {
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as ArchiveError {
-        Terminal.standardError("danet: error: \(error)")
-        throw ExitCode(1)
-    } catch let error as ModelError {
+    } catch where error is ArchiveError || error is ModelError {
         Terminal.standardError("danet: error: \(error)")
         throw ExitCode(1)
     }

@@ -54,11 +54,6 @@ extension String {
         }
     }
 
-    /// Left-pads with zeros to `width` characters.
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
-
     /// One decimal place without Foundation's formatter.
     init(format1 value: Double) {
         let tenths = Int((value * 10).rounded())
