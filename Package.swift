@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "TorchArchive", dependencies: ["CLibZip"]),
 
         /// Float32 NCHW kernels on OpenBLAS: convolution, pooling, resize, softmax, products.
-        .target(name: "TensorKernels", dependencies: ["COpenBLAS"]),
+        .target(name: "TensorKernels", dependencies: ["CGemmKernel", "COpenBLAS"]),
 
         /// DANet: dilated ResNet, position and channel attention, official and mmseg key layouts.
         .target(name: "DANetModel", dependencies: ["TorchArchive", "TensorKernels"]),
@@ -49,7 +49,12 @@ let package = Package(
         /// In-process timings for the benchmark scripts in tools/: checkpoint loading and sgemm.
         .executableTarget(name: "danet-bench", dependencies: ["TorchArchive", "TensorKernels"]),
 
-        // MARK: Implementation details: system libraries (Debian: libzip-dev, libopenblas-dev, libpng-dev, libturbojpeg0-dev)
+        // MARK: Implementation details
+
+        /// Single-precision GEMM micro-kernel for AVX-512 CPUs (chosen at run time).
+        .target(name: "CGemmKernel"),
+
+        // System libraries (Debian: libzip-dev, libopenblas-dev, libpng-dev, libturbojpeg0-dev)
 
         .systemLibrary(
             name: "CLibZip", pkgConfig: "libzip",

@@ -1,6 +1,6 @@
 // In-process timings for the benchmark scripts in tools/, which time PyTorch in the same run.
 // Usage: danet-bench load FILE [REPEATS]   checkpoint open/index and every tensor as Float32
-//        danet-bench sgemm N [THREADS]      the OpenBLAS sgemm rate on N x N matrices
+//        danet-bench sgemm N [THREADS]      the sgemm rate on N x N matrices (DANET_GEMM=openblas: OpenBLAS's)
 // Prints one JSON object with the median of each measurement.
 #if canImport(Glibc)
 import Glibc
@@ -42,7 +42,12 @@ if arguments[1] == "sgemm" {
         }
         times.append(now() - start)
     }
-    print("{\"n\": \(n), \"threads\": \(Threads.current), \"gflops\": \(2 * Double(n) * Double(n) * Double(n) / median(Array(times.dropFirst())) / 1e9)}")
+    // Every element is n * 0.5, exactly: a wrong tile or panel shows here.
+    guard c.allSatisfy({ $0 == Float(n) / 2 }) else {
+        print("sgemm gave a wrong product")
+        exit(1)
+    }
+    print("{\"n\": \(n), \"threads\": \(Threads.current), \"backend\": \"\(Gemm.backend.rawValue)\", \"gflops\": \(2 * Double(n) * Double(n) * Double(n) / median(Array(times.dropFirst())) / 1e9)}")
     exit(0)
 }
 

@@ -1,0 +1,81 @@
+import Testing
+import TensorKernels
+
+/// Both GEMM backends against a float64 product, over the shapes the register tiles find hard:
+/// sizes that are not multiples of the tile, depths beyond one packing block, both transposes,
+/// alpha and beta, and leading dimensions wider than the matrices.
+/// Tolerance: max|diff| <= 1e-5 * k * max|a| * max|b|.
+@Suite("GEMM backends")
+struct GemmTests {
+    struct Shape: Sendable, CustomTestStringConvertible {
+        let m, n, k: Int
+        let transposeA, transposeB: Bool
+        let alpha, beta: Float
+        var testDescription: String { "\(m)x\(n)x\(k) tA \(transposeA) tB \(transposeB) alpha \(alpha) beta \(beta)" }
+    }
+
+    static let shapes: [Shape] = [
+        Shape(m: 1, n: 1, k: 1, transposeA: false, transposeB: false, alpha: 1, beta: 0),
+        Shape(m: 7, n: 65, k: 3, transposeA: false, transposeB: false, alpha: 1, beta: 0),
+        Shape(m: 6, n: 64, k: 512, transposeA: false, transposeB: false, alpha: 1, beta: 0),
+        Shape(m: 253, n: 300, k: 1100, transposeA: false, transposeB: false, alpha: 1, beta: 0),
+        Shape(m: 19, n: 2100, k: 37, transposeA: false, transposeB: false, alpha: 0.5, beta: 1),
+        Shape(m: 130, n: 17, k: 520, transposeA: true, transposeB: false, alpha: 1, beta: 0),
+        Shape(m: 64, n: 129, k: 96, transposeA: false, transposeB: true, alpha: 1, beta: -2),
+        Shape(m: 33, n: 70, k: 600, transposeA: true, transposeB: true, alpha: 2, beta: 0.5),
+        Shape(m: 300, n: 5, k: 8, transposeA: false, transposeB: false, alpha: 1, beta: 0),
+    ]
+
+    static var backends: [Gemm.Backend] { Gemm.avx512Available ? Gemm.Backend.allCases : [.openBLAS] }
+
+    @Test("matches a float64 product", arguments: backends, shapes)
+    func product(backend: Gemm.Backend, shape s: Shape) {
+        // Leading dimensions with slack, so a kernel that assumes packed rows fails.
+        let (aRows, aColumns) = s.transposeA ? (s.k, s.m) : (s.m, s.k)
+        let (bRows, bColumns) = s.transposeB ? (s.n, s.k) : (s.k, s.n)
+        let lda = aColumns + 3, ldb = bColumns + 5, ldc = s.n + 2
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(s.m * 1_000_003 + s.n * 1009 + s.k)
+        func next() -> Float {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int(seed >> 40) % 2001 - 1000) / 1000
+        }
+        let a = (0..<(aRows * lda)).map { _ in next() }, b = (0..<(bRows * ldb)).map { _ in next() }
+        let c0 = (0..<(s.m * ldc)).map { _ in next() }
+        var c = c0
+        // Two threads split the product by columns or by rows, depending on the shape.
+        Threads.set(2)
+        defer { Threads.set(1) }
+        a.withUnsafeBufferPointer { ap in
+            b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    Gemm.multiply(transposeA: s.transposeA, transposeB: s.transposeB, m: s.m, n: s.n, k: s.k, alpha: s.alpha,
+                                  a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: s.beta,
+                                  c: cp.baseAddress!, ldc: ldc, backend: backend)
+                }
+            }
+        }
+        var maxDiff = 0.0, first: [String] = [], slackTouched = false
+        let tolerance = 1e-5 * Double(s.k)
+        for i in 0..<s.m {
+            for j in 0..<ldc {
+                let at = i * ldc + j
+                guard j < s.n else {
+                    if c[at] != c0[at] { slackTouched = true }
+                    continue
+                }
+                var sum = 0.0
+                for p in 0..<s.k {
+                    let x = s.transposeA ? a[p * lda + i] : a[i * lda + p]
+                    let y = s.transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                    sum += Double(x) * Double(y)
+                }
+                let expected = Double(s.alpha) * sum + Double(s.beta) * Double(c0[at])
+                let diff = abs(Double(c[at]) - expected)
+                maxDiff = max(maxDiff, diff)
+                if diff > tolerance && first.count < 4 { first.append("[\(i), \(j)] \(c[at]) vs \(expected)") }
+            }
+        }
+        #expect(maxDiff <= tolerance, "\(backend) \(s.testDescription): max|diff| \(maxDiff); first mismatches \(first)")
+        #expect(!slackTouched, "\(backend) wrote outside the n columns of C")
+    }
+}
