@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "TorchArchive", dependencies: ["CLibZip"]),
 
         /// Float32 NCHW kernels on OpenBLAS: convolution, pooling, resize, softmax, products.
-        .target(name: "TensorKernels", dependencies: ["CGemmKernel", "COpenBLAS"]),
+        .target(name: "TensorKernels", dependencies: ["CVectorKernels", "COpenBLAS"]),
 
         /// DANet: dilated ResNet, position and channel attention, official and mmseg key layouts.
         .target(name: "DANetModel", dependencies: ["TorchArchive", "TensorKernels"]),
@@ -52,7 +52,7 @@ let package = Package(
         // MARK: Implementation details
 
         /// Single-precision GEMM micro-kernel for AVX-512 CPUs (chosen at run time).
-        .target(name: "CGemmKernel"),
+        .target(name: "CVectorKernels"),
 
         // System libraries (Debian: libzip-dev, libopenblas-dev, libpng-dev, libturbojpeg0-dev)
 

@@ -1,4 +1,4 @@
-import CGemmKernel
+import CVectorKernels
 import COpenBLAS
 
 #if canImport(Glibc)
@@ -9,7 +9,7 @@ import Glibc
 public enum Gemm {
     /// Which implementation computes the products.
     public enum Backend: String, Sendable, CaseIterable {
-        /// CGemmKernel, split across `Threads.current` threads by this type.
+        /// CVectorKernels, split across `Threads.current` threads by this type.
         case avx512
         /// `cblas_sgemm`, threaded by OpenBLAS.
         case openBLAS = "openblas"

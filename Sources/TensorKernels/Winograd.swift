@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// Winograd F(2x2, 3x3) for 3x3 convolutions with stride 1 and padding equal to the dilation.
 ///
 /// A dilated 3x3 convolution is an ordinary one on each of the d x d interleaved sub-grids of the
@@ -48,6 +50,29 @@ public enum Winograd {
         max(1, workspaceFloats / (16 * (inChannels + outChannels)))
     }
 
+    /// A run of tiles along one tile row of one sub-grid: rows from `a`, columns from `b`, both
+    /// stepping by the dilation; the first tile's left output column is `b`.
+    struct Segment {
+        let a: Int, b: Int, row: Int, tiles: Int
+    }
+
+    /// Every tile of the image as segments of at most `limit` tiles.
+    static func segments(height: Int, width: Int, dilation d: Int, limit: Int) -> [Segment] {
+        var result: [Segment] = []
+        for a in 0..<min(d, height) {
+            let rows = ((height - a + d - 1) / d + 1) / 2
+            for b in 0..<min(d, width) {
+                let columns = ((width - b + d - 1) / d + 1) / 2
+                for row in 0..<rows {
+                    for first in stride(from: 0, to: columns, by: limit) {
+                        result.append(Segment(a: a, b: b + 2 * first * d, row: row, tiles: min(limit, columns - first)))
+                    }
+                }
+            }
+        }
+        return result
+    }
+
     /// Convolves one image. Bias and ReLU are applied as the tiles are written.
     /// - Parameters:
     ///   - input: (inChannels, height, width); output: (outChannels, height, width)
@@ -58,54 +83,31 @@ public enum Winograd {
                                output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>) {
         precondition(applies(to: g))
         let (cin, cout, d) = (g.inChannels, g.outChannels, g.dilation)
-        // Every tile as (sub-grid row a, column b, tile row, tile column).
-        var tiles: [(Int, Int, Int, Int)] = []
-        for a in 0..<min(d, height) {
-            let rows = ((height - a + d - 1) / d + 1) / 2
-            for b in 0..<min(d, width) {
-                let columns = ((width - b + d - 1) / d + 1) / 2
-                for ty in 0..<rows { for tx in 0..<columns { tiles.append((a, b, ty, tx)) } }
-            }
-        }
-        let block = min(tiles.count, tilesPerBlock(inChannels: cin, outChannels: cout, workspaceFloats: workspace.count))
-        precondition(16 * (cin + cout) * block <= workspace.count, "workspace too small for one Winograd tile")
-        nonisolated(unsafe) let v = workspace.baseAddress!
-        nonisolated(unsafe) let m = workspace.baseAddress! + 16 * cin * block
+        let block = tilesPerBlock(inChannels: cin, outChannels: cout, workspaceFloats: workspace.count)
+        precondition(16 * (cin + cout) <= workspace.count, "workspace too small for one Winograd tile")
+        let pieces = segments(height: height, width: width, dilation: d, limit: block)
+        let scratchFloats = danet_winograd_scratch(pieces.map(\.tiles).max() ?? 0)
         nonisolated(unsafe) let input = input, output = output, bias = bias
-        var start = 0
-        while start < tiles.count {
-            let count = min(block, tiles.count - start)
-            let chunk = Array(tiles[start..<(start + count)])
-            // V = Bᵀ d B for each channel and tile: (16, cin, count).
+        var first = 0
+        while first < pieces.count {
+            // As many whole segments as the block holds; offsets are where each one's tiles start.
+            var starts: [Int] = [], total = 0, end = first
+            while end < pieces.count && total + pieces[end].tiles <= block {
+                starts.append(total)
+                total += pieces[end].tiles
+                end += 1
+            }
+            let offsets = starts, count = total
+            let chunk = Array(pieces[first..<end])
+            nonisolated(unsafe) let v = workspace.baseAddress!, m = workspace.baseAddress! + 16 * cin * count
+            // V = Bᵀ d B: (16, cin, count).
             Threads.parallelFor(cin, minimumChunk: 4) { channels in
-                let x = UnsafeMutablePointer<Float>.allocate(capacity: 16), r = UnsafeMutablePointer<Float>.allocate(capacity: 16)
-                defer { x.deallocate(); r.deallocate() }
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+                defer { scratch.deallocate() }
                 for c in channels {
-                    let plane = input + c * height * width
-                    for (t, (a, b, ty, tx)) in chunk.enumerated() {
-                        x.update(repeating: 0, count: 16)
-                        for i in 0..<4 {
-                            let y = a + (2 * ty - 1 + i) * d
-                            guard y >= 0 && y < height else { continue }
-                            for j in 0..<4 {
-                                let xi = b + (2 * tx - 1 + j) * d
-                                if xi >= 0 && xi < width { x[i * 4 + j] = plane[y * width + xi] }
-                            }
-                        }
-                        for j in 0..<4 {
-                            r[j] = x[j] - x[8 + j]
-                            r[4 + j] = x[4 + j] + x[8 + j]
-                            r[8 + j] = x[8 + j] - x[4 + j]
-                            r[12 + j] = x[4 + j] - x[12 + j]
-                        }
-                        for i in 0..<4 {
-                            let (r0, r1, r2, r3) = (r[i * 4], r[i * 4 + 1], r[i * 4 + 2], r[i * 4 + 3])
-                            let base = (i * 4) * cin * count + c * count + t
-                            v[base] = r0 - r2
-                            v[base + cin * count] = r1 + r2
-                            v[base + 2 * cin * count] = r2 - r1
-                            v[base + 3 * cin * count] = r1 - r3
-                        }
+                    for (piece, offset) in zip(chunk, offsets) {
+                        danet_winograd_input_row(input + c * height * width, height, width, d, piece.a, piece.b, piece.row,
+                                                 piece.tiles, v + c * count + offset, cin * count, scratch)
                     }
                 }
             }
@@ -114,35 +116,19 @@ public enum Winograd {
                 Gemm.multiply(m: cout, n: count, k: cin, a: transformed + xi * cout * cin, lda: cin,
                               b: v + xi * cin * count, ldb: count, c: m + xi * cout * count, ldc: count)
             }
-            // Y = Aᵀ M A per output channel and tile, written into the sub-grid positions.
+            // Y = Aᵀ M A, written into the sub-grid positions.
             Threads.parallelFor(cout, minimumChunk: 4) { channels in
-                let s = UnsafeMutablePointer<Float>.allocate(capacity: 16), q = UnsafeMutablePointer<Float>.allocate(capacity: 8)
-                defer { s.deallocate(); q.deallocate() }
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+                defer { scratch.deallocate() }
                 for k in channels {
-                    let out = output + k * height * width
-                    let shift = bias?[k] ?? 0
-                    for (t, (a, b, ty, tx)) in chunk.enumerated() {
-                        for xi in 0..<16 { s[xi] = m[xi * cout * count + k * count + t] }
-                        // q = Aᵀ s: 2 x 4
-                        for j in 0..<4 {
-                            q[j] = s[j] + s[4 + j] + s[8 + j]
-                            q[4 + j] = s[4 + j] - s[8 + j] - s[12 + j]
-                        }
-                        for i in 0..<2 {
-                            let y = a + (2 * ty + i) * d
-                            guard y < height else { continue }
-                            let (q0, q1, q2, q3) = (q[i * 4], q[i * 4 + 1], q[i * 4 + 2], q[i * 4 + 3])
-                            for j in 0..<2 {
-                                let x = b + (2 * tx + j) * d
-                                guard x < width else { continue }
-                                let value = (j == 0 ? q0 + q1 + q2 : q1 - q2 - q3) + shift
-                                out[y * width + x] = relu ? max(value, 0) : value
-                            }
-                        }
+                    for (piece, offset) in zip(chunk, offsets) {
+                        danet_winograd_output_row(m + k * count + offset, cout * count, piece.tiles, bias?[k] ?? 0, relu ? 1 : 0,
+                                                  output + k * height * width, height, width, d, piece.a, piece.b, piece.row,
+                                                  scratch)
                     }
                 }
             }
-            start += count
+            first = end
         }
     }
 }

@@ -2,7 +2,7 @@
 // during a sweep over rows), A into MR-row panels (L2), and an MR x NR register tile accumulates
 // in 16 zmm registers. The system OpenBLAS may be pinned to an AVX2 core type, which halves the
 // rate on CPUs with 512-bit FMA units; this kernel is used only where the CPU reports AVX-512F.
-#include "CGemmKernel.h"
+#include "CVectorKernels.h"
 
 #include <immintrin.h>
 #include <stdlib.h>

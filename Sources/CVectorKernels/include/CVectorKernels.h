@@ -1,0 +1,41 @@
+#ifndef CVECTORKERNELS_H
+#define CVECTORKERNELS_H
+
+#include <stddef.h>
+
+/// 1 when this CPU runs the AVX-512 kernel (checked once, at run time).
+int danet_gemm_avx512_available(void);
+
+/// C = alpha * A B + beta * C on one thread, with AVX-512.
+///
+/// A is m x k with element (i, p) at a[i * a_row + p * a_col]; B is k x n with element (p, j) at
+/// b[p * b_row + j * b_col]; C is m x n, row-major with leading dimension ldc. Strides express the
+/// transposes, so the packing absorbs them. Packing buffers are per thread and kept for reuse.
+void danet_gemm_avx512(long m, long n, long k, float alpha,
+                       const float *a, long a_row, long a_col,
+                       const float *b, long b_row, long b_col,
+                       float beta, float *c, long ldc);
+
+/// Rows and columns of one register tile: callers split work on multiples of these.
+enum { DANET_GEMM_MR = 6, DANET_GEMM_NR = 64 };
+
+/// Floats of scratch the Winograd row transforms need for a row of `tiles` tiles.
+long danet_winograd_scratch(long tiles);
+
+/// Winograd F(2x2, 3x3) input transform, V = Bᵀ d B, of one row of tiles of one channel.
+///
+/// The tiles lie on the sub-grid of rows a, a + dilation, ... and columns b, b + dilation, ...
+/// (a dilated 3x3 convolution is an ordinary one there), tile row `tile_row`, padding 1 on the
+/// sub-grid; a row may start part-way, at b = b0 + 2 * first * dilation. Value ξ (0..<16) of tile t goes to v[ξ * stride + t]. Vectorised for the CPU it runs on.
+void danet_winograd_input_row(const float *plane, long height, long width, long dilation,
+                              long a, long b, long tile_row, long tiles,
+                              float *v, long stride, float *scratch);
+
+/// Winograd F(2x2, 3x3) output transform, Y = Aᵀ M A, of one row of tiles of one output channel:
+/// reads m[ξ * stride + t], adds `bias`, applies ReLU when `relu` is non-zero, and writes the 2x2
+/// outputs of each tile into `out` (height x width) at the sub-grid positions of `danet_winograd_input_row`.
+void danet_winograd_output_row(const float *m, long stride, long tiles, float bias, int relu,
+                               float *out, long height, long width, long dilation,
+                               long a, long b, long tile_row, float *scratch);
+
+#endif
