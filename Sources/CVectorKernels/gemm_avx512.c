@@ -135,18 +135,38 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
     }
 }
 
+static long padded_rows(long m) { return (m + MR - 1) / MR * MR; }
+
+long danet_gemm_packed_size(long m, long k) { return padded_rows(m) * k; }
+
+// Depth block pc holds the panels of every row: panel P of block pc starts at
+// pc * padded_rows(m) + P * kc * MR, so any MR-aligned row range is a contiguous run of panels.
+void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, float *packed) {
+    for (long pc = 0; pc < k; pc += KC) {
+        long kc = k - pc < KC ? k - pc : KC;
+        pack_a(m, kc, a + pc * a_col, a_row, a_col, packed + pc * padded_rows(m));
+    }
+}
+
+// The blocked loops for both entries: A comes packed (`packed` non-null) or is packed per block.
 __attribute__((target("avx512f")))
-void danet_gemm_avx512(long m, long n, long k, float alpha,
-                       const float *a, long a_row, long a_col,
-                       const float *b, long b_row, long b_col,
-                       float beta, float *c, long ldc) {
+static void gemm(long m, long n, long k, float alpha, const float *packed, long m_total, long first_row,
+                 const float *a, long a_row, long a_col, const float *b, long b_row, long b_col,
+                 float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || !ensure_buffers()) {
-        // Nothing to multiply (or no memory for packing): C = beta * C, computed directly.
+        // Nothing to multiply (or no memory for packing): computed directly.
         for (long i = 0; i < m; i++)
             for (long j = 0; j < n; j++) {
                 float sum = 0;
-                for (long p = 0; p < k; p++) sum += a[i * a_row + p * a_col] * b[p * b_row + j * b_col];
+                for (long p = 0; p < k; p++) {
+                    float x = packed ? 0 : a[i * a_row + p * a_col];
+                    if (packed) {
+                        long row = first_row + i, pc = p / KC * KC, kc = k - pc < KC ? k - pc : KC;
+                        x = packed[pc * padded_rows(m_total) + (row / MR) * kc * MR + (p - pc) * MR + row % MR];
+                    }
+                    sum += x * b[p * b_row + j * b_col];
+                }
                 c[i * ldc + j] = alpha * sum + (beta == 0 ? 0 : beta * c[i * ldc + j]);
             }
         return;
@@ -160,16 +180,35 @@ void danet_gemm_avx512(long m, long n, long k, float alpha,
             float step_beta = pc == 0 ? beta : 1;
             for (long ic = 0; ic < m; ic += MC) {
                 long mc = m - ic < MC ? m - ic : MC;
-                pack_a(mc, kc, a + ic * a_row + pc * a_col, a_row, a_col, pa);
+                const float *panels = pa;
+                if (packed) {
+                    panels = packed + pc * padded_rows(m_total) + (first_row + ic) * kc;
+                } else {
+                    pack_a(mc, kc, a + ic * a_row + pc * a_col, a_row, a_col, pa);
+                }
                 for (long jr = 0; jr < nc; jr += NR) {
                     long nr = nc - jr < NR ? nc - jr : NR;
                     for (long ir = 0; ir < mc; ir += MR) {
                         long mr = mc - ir < MR ? mc - ir : MR;
-                        micro_kernel(kc, pa + ir * kc, pb + jr * kc, alpha, step_beta,
+                        micro_kernel(kc, panels + ir * kc, pb + jr * kc, alpha, step_beta,
                                      c + (ic + ir) * ldc + jc + jr, ldc, mr, nr);
                     }
                 }
             }
         }
     }
+}
+
+void danet_gemm_avx512(long m, long n, long k, float alpha,
+                       const float *a, long a_row, long a_col,
+                       const float *b, long b_row, long b_col,
+                       float beta, float *c, long ldc) {
+    gemm(m, n, k, alpha, NULL, m, 0, a, a_row, a_col, b, b_row, b_col, beta, c, ldc);
+}
+
+void danet_gemm_avx512_packed(long m, long n, long k, float alpha,
+                              const float *packed, long m_total, long first_row,
+                              const float *b, long b_row, long b_col,
+                              float beta, float *c, long ldc) {
+    gemm(m, n, k, alpha, packed, m_total, first_row, NULL, 0, 0, b, b_row, b_col, beta, c, ldc);
 }

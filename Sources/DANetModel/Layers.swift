@@ -24,8 +24,8 @@ struct FeatureMap {
 
 /// The im2col buffer all convolutions of a forward pass share, grown on demand up to a bound.
 final class Scratch {
-    /// Columns for at most this many floats (16 MB); larger convolutions run in pixel blocks.
-    static let blockFloats = 1 << 22
+    /// Columns for at most this many floats (32 MB); larger convolutions run in pixel blocks.
+    static let blockFloats = 1 << 23
     var buffer: [Float] = []
 
     func reserve(_ count: Int) {
@@ -36,12 +36,12 @@ final class Scratch {
 /// A convolution with its batch norm folded in (`nn.Conv2d` followed by `nn.BatchNorm2d` in eval mode).
 struct Conv2d {
     let geometry: ConvGeometry
-    /// (outChannels, inChannels * k * k); empty when the Winograd form below replaces it.
-    let weight: [Float]
+    /// (outChannels, inChannels * k * k), packed for the GEMM; nil when the Winograd form replaces it.
+    let weight: PackedMatrix?
     let bias: [Float]?
-    /// Winograd F(2x2, 3x3) weights (16, outChannels, inChannels) for 3x3 convolutions with
-    /// stride 1, dilated ones included.
-    let winograd: [Float]?
+    /// Winograd F(2x2, 3x3) weights, 16 (outChannels x inChannels) matrices, for 3x3 convolutions
+    /// with stride 1, dilated ones included.
+    let winograd: [PackedMatrix]?
 
     static let batchNormEpsilon = 1e-5
 
@@ -69,10 +69,10 @@ struct Conv2d {
         self.bias = bias
         if Winograd.applies(to: g) {
             winograd = Winograd.transformWeights(weight, outChannels: g.outChannels, inChannels: g.inChannels)
-            self.weight = []
+            self.weight = nil
         } else {
             winograd = nil
-            self.weight = weight
+            self.weight = PackedMatrix(rows: g.outChannels, columns: g.patchSize, values: weight)
         }
     }
 
@@ -86,21 +86,18 @@ struct Conv2d {
         } else if !geometry.isPointwise {
             scratch.reserve(max(geometry.patchSize, min(geometry.patchSize * y.plane, Scratch.blockFloats)))
         }
-        let weights = winograd ?? weight
         x.data.withUnsafeBufferPointer { input in
-            weights.withUnsafeBufferPointer { w in
-                y.data.withUnsafeMutableBufferPointer { output in
-                    scratch.buffer.withUnsafeMutableBufferPointer { workspace in
-                        withOptionalPointer(bias) { biasPointer in
-                            if winograd != nil {
-                                Winograd.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
-                                                 transformed: w.baseAddress!, bias: biasPointer, relu: relu,
-                                                 output: output.baseAddress!, workspace: workspace)
-                            } else {
-                                Convolution.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
-                                                    weight: w.baseAddress!, bias: biasPointer, relu: relu,
-                                                    output: output.baseAddress!, workspace: workspace)
-                            }
+            y.data.withUnsafeMutableBufferPointer { output in
+                scratch.buffer.withUnsafeMutableBufferPointer { workspace in
+                    withOptionalPointer(bias) { biasPointer in
+                        if let winograd {
+                            Winograd.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
+                                             transformed: winograd, bias: biasPointer, relu: relu,
+                                             output: output.baseAddress!, workspace: workspace)
+                        } else if let weight {
+                            Convolution.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
+                                                weight: weight, bias: biasPointer, relu: relu,
+                                                output: output.baseAddress!, workspace: workspace)
                         }
                     }
                 }

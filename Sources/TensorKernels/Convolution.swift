@@ -35,18 +35,18 @@ public enum Convolution {
     /// workspace bounds the memory whatever the image size; a pointwise convolution needs none.
     /// - Parameters:
     ///   - input: (inChannels, height, width)
-    ///   - weight: (outChannels, patchSize), rows in (channel, ky, kx) order as PyTorch stores them
+    ///   - weight: (outChannels, patchSize), rows in (channel, ky, kx) order as PyTorch stores them, packed
     ///   - bias: (outChannels) or nil
     ///   - output: (outChannels, outputSize(height), outputSize(width))
     ///   - workspace: at least `patchSize` floats unless the convolution is pointwise
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
-                               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool,
+                               weight: PackedMatrix, bias: UnsafePointer<Float>?, relu: Bool,
                                output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>) {
         let outHeight = g.outputSize(height), outWidth = g.outputSize(width)
         let pixels = outHeight * outWidth
+        precondition(weight.rows == g.outChannels && weight.columns == g.patchSize, "weights do not fit \(g)")
         if g.isPointwise {
-            Gemm.multiply(m: g.outChannels, n: pixels, k: g.inChannels, a: weight, lda: g.inChannels,
-                          b: input, ldb: pixels, c: output, ldc: pixels)
+            Gemm.multiply(weight, n: pixels, b: input, ldb: pixels, c: output, ldc: pixels)
         } else {
             precondition(workspace.count >= g.patchSize, "workspace of \(workspace.count) < one patch column \(g.patchSize)")
             let block = min(pixels, workspace.count / g.patchSize)
@@ -55,8 +55,7 @@ public enum Convolution {
                 let count = min(block, pixels - start)
                 unfold(g, input: input, height: height, width: width, outWidth: outWidth,
                        firstPixel: start, pixelCount: count, columns: workspace.baseAddress!)
-                Gemm.multiply(m: g.outChannels, n: count, k: g.patchSize, a: weight, lda: g.patchSize,
-                              b: workspace.baseAddress!, ldb: count, c: output + start, ldc: pixels)
+                Gemm.multiply(weight, n: count, b: workspace.baseAddress!, ldb: count, c: output + start, ldc: pixels)
                 start += count
             }
         }

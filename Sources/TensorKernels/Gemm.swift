@@ -41,26 +41,28 @@ public enum Gemm {
         let (aRow, aColumn) = transposeA ? (1, lda) : (lda, 1)
         let (bRow, bColumn) = transposeB ? (1, ldb) : (ldb, 1)
         nonisolated(unsafe) let a = a, b = b, c = c
+        split(m: m, n: n) { rows, columns in
+            danet_gemm_avx512(rows.count, columns.count, k, alpha, a + rows.lowerBound * aRow, aRow, aColumn,
+                              b + columns.lowerBound * bColumn, bRow, bColumn, beta,
+                              c + rows.lowerBound * ldc + columns.lowerBound, ldc)
+        }
+    }
+
+    /// Splits an m x n product across `Threads.current` threads: by columns when each thread gets
+    /// several register tiles of them, else by rows. Parts share nothing but the inputs.
+    static func split(m: Int, n: Int, _ body: @Sendable (Range<Int>, Range<Int>) -> Void) {
         let (mr, nr) = (DANET_GEMM_MR, DANET_GEMM_NR)
         let threads = Threads.current
-        // Split the columns when each thread gets several register tiles of them, else the rows;
-        // every part packs its own panels, so the parts share nothing but A and B.
         if threads > 1 && n >= threads * 4 * nr {
-            let panels = (n + nr - 1) / nr
-            Threads.parallelFor(panels) { part in
-                let first = part.lowerBound * nr, last = min(n, part.upperBound * nr)
-                danet_gemm_avx512(m, last - first, k, alpha, a, aRow, aColumn, b + first * bColumn, bRow, bColumn,
-                                  beta, c + first, ldc)
+            Threads.parallelFor((n + nr - 1) / nr) { part in
+                body(0..<m, (part.lowerBound * nr)..<min(n, part.upperBound * nr))
             }
         } else if threads > 1 && m >= threads * 2 * mr {
-            let panels = (m + mr - 1) / mr
-            Threads.parallelFor(panels) { part in
-                let first = part.lowerBound * mr, last = min(m, part.upperBound * mr)
-                danet_gemm_avx512(last - first, n, k, alpha, a + first * aRow, aRow, aColumn, b, bRow, bColumn,
-                                  beta, c + first * ldc, ldc)
+            Threads.parallelFor((m + mr - 1) / mr) { part in
+                body((part.lowerBound * mr)..<min(m, part.upperBound * mr), 0..<n)
             }
         } else {
-            danet_gemm_avx512(m, n, k, alpha, a, aRow, aColumn, b, bRow, bColumn, beta, c, ldc)
+            body(0..<m, 0..<n)
         }
     }
 

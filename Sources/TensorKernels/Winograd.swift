@@ -11,9 +11,9 @@ public enum Winograd {
         g.kernel == 3 && g.stride == 1 && g.padding == g.dilation
     }
 
-    /// U = G g Gᵀ for every (output, input) channel pair, laid out (16, outChannels, inChannels).
+    /// U = G g Gᵀ for every (output, input) channel pair: 16 packed (outChannels x inChannels) matrices.
     /// - Parameter weight: (outChannels, inChannels, 3, 3).
-    public static func transformWeights(_ weight: [Float], outChannels: Int, inChannels: Int) -> [Float] {
+    public static func transformWeights(_ weight: [Float], outChannels: Int, inChannels: Int) -> [PackedMatrix] {
         var u = [Float](repeating: 0, count: 16 * outChannels * inChannels)
         let plane = outChannels * inChannels
         weight.withUnsafeBufferPointer { w in
@@ -42,12 +42,18 @@ public enum Winograd {
                 }
             }
         }
-        return u
+        return u.withUnsafeBufferPointer { u in
+            (0..<16).map { PackedMatrix(rows: outChannels, columns: inChannels, values: u.baseAddress! + $0 * plane) }
+        }
     }
 
     /// Tiles per block so that the transformed input stays within `workspaceFloats`.
+    /// Whole register-tile widths of the GEMM where the workspace allows, so no product runs a
+    /// mostly empty last column panel.
     static func tilesPerBlock(inChannels: Int, outChannels: Int, workspaceFloats: Int) -> Int {
-        max(1, workspaceFloats / (16 * (inChannels + outChannels)))
+        let fits = max(1, workspaceFloats / (16 * (inChannels + outChannels)))
+        let panel = Int(DANET_GEMM_NR)
+        return fits >= panel ? fits / panel * panel : fits
     }
 
     /// A run of tiles along one tile row of one sub-grid: rows from `a`, columns from `b`, both
@@ -79,9 +85,9 @@ public enum Winograd {
     ///   - transformed: from `transformWeights`
     ///   - workspace: at least 16 * (inChannels + outChannels) floats
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
-                               transformed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool,
+                               transformed: [PackedMatrix], bias: UnsafePointer<Float>?, relu: Bool,
                                output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>) {
-        precondition(applies(to: g))
+        precondition(applies(to: g) && transformed.count == 16, "Winograd F(2x2, 3x3) does not compute \(g)")
         let (cin, cout, d) = (g.inChannels, g.outChannels, g.dilation)
         let block = tilesPerBlock(inChannels: cin, outChannels: cout, workspaceFloats: workspace.count)
         precondition(16 * (cin + cout) <= workspace.count, "workspace too small for one Winograd tile")
@@ -113,8 +119,7 @@ public enum Winograd {
             }
             // M[ξ] = U[ξ] V[ξ]: (cout x cin) times (cin x count), for the 16 positions ξ.
             for xi in 0..<16 {
-                Gemm.multiply(m: cout, n: count, k: cin, a: transformed + xi * cout * cin, lda: cin,
-                              b: v + xi * cin * count, ldb: count, c: m + xi * cout * count, ldc: count)
+                Gemm.multiply(transformed[xi], n: count, b: v + xi * cin * count, ldb: count, c: m + xi * cout * count, ldc: count)
             }
             // Y = Aᵀ M A, written into the sub-grid positions.
             Threads.parallelFor(cout, minimumChunk: 4) { channels in

@@ -41,10 +41,11 @@ struct GemmTests {
         }
         let a = (0..<(aRows * lda)).map { _ in next() }, b = (0..<(bRows * ldb)).map { _ in next() }
         let c0 = (0..<(s.m * ldc)).map { _ in next() }
-        var c = c0
-        // Two threads split the product by columns or by rows, depending on the shape.
+        // Two threads split the product by columns or by rows, depending on the shape; a packed
+        // A (weights) runs through its own entry point, with its rows split the same way.
         Threads.set(2)
         defer { Threads.set(1) }
+        var c = c0, packedC = c0
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 c.withUnsafeMutableBufferPointer { cp in
@@ -52,30 +53,41 @@ struct GemmTests {
                                   a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: s.beta,
                                   c: cp.baseAddress!, ldc: ldc, backend: backend)
                 }
+                guard !s.transposeA else { return }
+                let packed = PackedMatrix(rows: s.m, columns: s.k, values: ap.baseAddress!, rowStride: lda, backend: backend)
+                packedC.withUnsafeMutableBufferPointer { cp in
+                    Gemm.multiply(packed, transposeB: s.transposeB, n: s.n, alpha: s.alpha, b: bp.baseAddress!, ldb: ldb,
+                                  beta: s.beta, c: cp.baseAddress!, ldc: ldc)
+                }
             }
         }
-        var maxDiff = 0.0, first: [String] = [], slackTouched = false
-        let tolerance = 1e-5 * Double(s.k)
-        for i in 0..<s.m {
-            for j in 0..<ldc {
-                let at = i * ldc + j
-                guard j < s.n else {
-                    if c[at] != c0[at] { slackTouched = true }
-                    continue
+        check(c, "\(backend) \(s.testDescription)")
+        if !s.transposeA { check(packedC, "\(backend) packed \(s.testDescription)") }
+
+        func check(_ c: [Float], _ label: String) {
+            var maxDiff = 0.0, first: [String] = [], slackTouched = false
+            let tolerance = 1e-5 * Double(s.k)
+            for i in 0..<s.m {
+                for j in 0..<ldc {
+                    let at = i * ldc + j
+                    guard j < s.n else {
+                        if c[at] != c0[at] { slackTouched = true }
+                        continue
+                    }
+                    var sum = 0.0
+                    for p in 0..<s.k {
+                        let x = s.transposeA ? a[p * lda + i] : a[i * lda + p]
+                        let y = s.transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                        sum += Double(x) * Double(y)
+                    }
+                    let expected = Double(s.alpha) * sum + Double(s.beta) * Double(c0[at])
+                    let diff = abs(Double(c[at]) - expected)
+                    maxDiff = max(maxDiff, diff)
+                    if diff > tolerance && first.count < 4 { first.append("[\(i), \(j)] \(c[at]) vs \(expected)") }
                 }
-                var sum = 0.0
-                for p in 0..<s.k {
-                    let x = s.transposeA ? a[p * lda + i] : a[i * lda + p]
-                    let y = s.transposeB ? b[j * ldb + p] : b[p * ldb + j]
-                    sum += Double(x) * Double(y)
-                }
-                let expected = Double(s.alpha) * sum + Double(s.beta) * Double(c0[at])
-                let diff = abs(Double(c[at]) - expected)
-                maxDiff = max(maxDiff, diff)
-                if diff > tolerance && first.count < 4 { first.append("[\(i), \(j)] \(c[at]) vs \(expected)") }
             }
+            #expect(maxDiff <= tolerance, "\(label): max|diff| \(maxDiff); first mismatches \(first)")
+            #expect(!slackTouched, "\(label) wrote outside the n columns of C")
         }
-        #expect(maxDiff <= tolerance, "\(backend) \(s.testDescription): max|diff| \(maxDiff); first mismatches \(first)")
-        #expect(!slackTouched, "\(backend) wrote outside the n columns of C")
     }
 }

@@ -32,6 +32,8 @@ struct KernelTests {
         #expect(maxDiff <= 1e-5 * scale, "\(label): max|diff| \(maxDiff); first mismatches \(first)")
     }
 
+    static var backends: [Gemm.Backend] { Gemm.avx512Available ? Gemm.Backend.allCases : [.openBLAS] }
+
     @Test("fixture present")
     func fixturePresent() {
         #expect(Self.fixture.count > 40)
@@ -48,25 +50,26 @@ struct KernelTests {
         #expect([g.outChannels, g.outputSize(input.shape[1]), g.outputSize(input.shape[2])] == reference.shape)
         var output = [Float](repeating: .nan, count: reference.data.count)
         // A workspace of one column forces the blocked im2col path through every pixel block;
-        // two threads split the unfolding by rows.
-        for (workspaceSize, threads) in [(g.patchSize, 1), (1 << 16, 1), (g.patchSize, 2), (1 << 16, 2)] {
-            Threads.set(threads)
-            defer { Threads.set(1) }
-            var workspace = [Float](repeating: 0, count: workspaceSize)
-            input.data.withUnsafeBufferPointer { x in
-                weight.data.withUnsafeBufferPointer { w in
+        // two threads split the unfolding by rows. Each GEMM backend runs every combination.
+        for backend in Self.backends {
+            let packed = PackedMatrix(rows: g.outChannels, columns: g.patchSize, values: weight.data, backend: backend)
+            for (workspaceSize, threads) in [(g.patchSize, 1), (1 << 16, 1), (g.patchSize, 2), (1 << 16, 2)] {
+                Threads.set(threads)
+                defer { Threads.set(1) }
+                var workspace = [Float](repeating: 0, count: workspaceSize)
+                input.data.withUnsafeBufferPointer { x in
                     bias.data.withUnsafeBufferPointer { b in
                         output.withUnsafeMutableBufferPointer { y in
                             workspace.withUnsafeMutableBufferPointer { ws in
                                 Convolution.forward(g, input: x.baseAddress!, height: input.shape[1], width: input.shape[2],
-                                                    weight: w.baseAddress!, bias: b.baseAddress!, relu: false,
+                                                    weight: packed, bias: b.baseAddress!, relu: false,
                                                     output: y.baseAddress!, workspace: ws)
                             }
                         }
                     }
                 }
+                expectClose(output, reference.data, "\(name) \(backend) workspace \(workspaceSize), \(threads) threads")
             }
-            expectClose(output, reference.data, "\(name) workspace \(workspaceSize), \(threads) threads")
         }
     }
 
@@ -86,14 +89,12 @@ struct KernelTests {
             defer { Threads.set(1) }
             var workspace = [Float](repeating: 0, count: workspaceSize)
             input.data.withUnsafeBufferPointer { x in
-                u.withUnsafeBufferPointer { w in
-                    bias.data.withUnsafeBufferPointer { b in
-                        output.withUnsafeMutableBufferPointer { y in
-                            workspace.withUnsafeMutableBufferPointer { ws in
-                                Winograd.forward(g, input: x.baseAddress!, height: input.shape[1], width: input.shape[2],
-                                                 transformed: w.baseAddress!, bias: b.baseAddress!, relu: false,
-                                                 output: y.baseAddress!, workspace: ws)
-                            }
+                bias.data.withUnsafeBufferPointer { b in
+                    output.withUnsafeMutableBufferPointer { y in
+                        workspace.withUnsafeMutableBufferPointer { ws in
+                            Winograd.forward(g, input: x.baseAddress!, height: input.shape[1], width: input.shape[2],
+                                             transformed: u, bias: b.baseAddress!, relu: false,
+                                             output: y.baseAddress!, workspace: ws)
                         }
                     }
                 }

@@ -16,6 +16,20 @@ void danet_gemm_avx512(long m, long n, long k, float alpha,
                        const float *b, long b_row, long b_col,
                        float beta, float *c, long ldc);
 
+/// Floats `danet_gemm_pack` writes for an m x k matrix.
+long danet_gemm_packed_size(long m, long k);
+
+/// Packs A (m x k, strides as in `danet_gemm_avx512`) once, in the panel order the kernel reads:
+/// for weights that multiply many inputs, so no product packs them again.
+void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, float *packed);
+
+/// `danet_gemm_avx512` with A from `danet_gemm_pack` (of an m_total x k matrix): rows
+/// [first_row, first_row + m) of it, where first_row is a multiple of DANET_GEMM_MR.
+void danet_gemm_avx512_packed(long m, long n, long k, float alpha,
+                              const float *packed, long m_total, long first_row,
+                              const float *b, long b_row, long b_col,
+                              float beta, float *c, long ldc);
+
 /// Rows and columns of one register tile: callers split work on multiples of these.
 enum { DANET_GEMM_MR = 6, DANET_GEMM_NR = 64 };
 
