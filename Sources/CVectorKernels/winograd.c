@@ -4,9 +4,12 @@
 // scratch rows, combined row-wise (Bᵀ), then column-wise (B) with stride-2 reads.
 #include "CVectorKernels.h"
 
+#include <stdlib.h>
+
 #define CLONES __attribute__((target_clones("avx512f", "default")))
 
-long danet_winograd_scratch(long tiles) { return 6 * (2 * tiles + 2); }
+// The larger of what the two tile sizes need: F(4x4, 3x3) input rows, 7 * (4 * tiles + 2).
+long danet_winograd_scratch(long tiles) { return 7 * (4 * tiles + 2); }
 
 CLONES
 void danet_winograd_input_row(const float *plane, long height, long width, long dilation,
@@ -99,4 +102,155 @@ void danet_winograd_output_row(const float *m, long stride, long tiles, float bi
             for (long s = 0; s < count; s++) target[s * dilation] = y[s];
         }
     }
+}
+
+// F(4x4, 3x3) on the points 0, 1, -1, 2, -2 and infinity (Lavin and Gray). Bᵀ applied to six
+// values x0..x5 (rows of a tile, or columns of a row-transformed tile) gives six.
+#define WINOGRAD4_BT(x0, x1, x2, x3, x4, x5, out0, out1, out2, out3, out4, out5) \
+    do {                                                                       \
+        out0 = 4 * (x0) - 5 * (x2) + (x4);                                     \
+        out1 = -4 * ((x1) + (x2)) + (x3) + (x4);                               \
+        out2 = 4 * ((x1) - (x2)) - (x3) + (x4);                                \
+        out3 = 2 * ((x3) - (x1)) - (x2) + (x4);                                \
+        out4 = 2 * ((x1) - (x3)) - (x2) + (x4);                                \
+        out5 = 4 * (x1) - 5 * (x3) + (x5);                                     \
+    } while (0)
+
+CLONES
+void danet_winograd4_input_row(const float *plane, long height, long width, long dilation,
+                               long a, long b, long tile_row, long tiles,
+                               float *v, long stride, float *scratch) {
+    // Padded sub-grid columns -1 ..< 4 * tiles + 1, stored from index 0.
+    const long span = 4 * tiles + 2;
+    const long sub_width = (width - b + dilation - 1) / dilation;
+    float *rows[6];
+    for (int i = 0; i < 6; i++) {
+        float *restrict row = rows[i] = scratch + i * span;
+        const long y = a + (4 * tile_row - 1 + i) * dilation;
+        if (y < 0 || y >= height) {
+            for (long s = 0; s < span; s++) row[s] = 0;
+            continue;
+        }
+        const float *restrict source = plane + y * width + b;
+        const long valid = sub_width < span - 1 ? sub_width : span - 1;
+        row[0] = b >= dilation ? source[-dilation] : 0;
+        if (dilation == 1) {
+            for (long s = 0; s < valid; s++) row[s + 1] = source[s];
+        } else {
+            for (long s = 0; s < valid; s++) row[s + 1] = source[s * dilation];
+        }
+        for (long s = valid + 1; s < span; s++) row[s] = 0;
+    }
+    float *restrict t = scratch + 6 * span;
+    const float *restrict x0 = rows[0], *restrict x1 = rows[1], *restrict x2 = rows[2];
+    const float *restrict x3 = rows[3], *restrict x4 = rows[4], *restrict x5 = rows[5];
+    for (int k = 0; k < 6; k++) {
+        // Row k of Bᵀ d, one padded column at a time...
+        switch (k) {
+        case 0: for (long s = 0; s < span; s++) t[s] = 4 * x0[s] - 5 * x2[s] + x4[s]; break;
+        case 1: for (long s = 0; s < span; s++) t[s] = -4 * (x1[s] + x2[s]) + x3[s] + x4[s]; break;
+        case 2: for (long s = 0; s < span; s++) t[s] = 4 * (x1[s] - x2[s]) - x3[s] + x4[s]; break;
+        case 3: for (long s = 0; s < span; s++) t[s] = 2 * (x3[s] - x1[s]) - x2[s] + x4[s]; break;
+        case 4: for (long s = 0; s < span; s++) t[s] = 2 * (x1[s] - x3[s]) - x2[s] + x4[s]; break;
+        default: for (long s = 0; s < span; s++) t[s] = 4 * x1[s] - 5 * x3[s] + x5[s]; break;
+        }
+        // ...then B on the right: tile q reads padded columns 4q ..< 4q + 6.
+        float *restrict v0 = v + (6 * k) * stride, *restrict v1 = v0 + stride, *restrict v2 = v1 + stride;
+        float *restrict v3 = v2 + stride, *restrict v4 = v3 + stride, *restrict v5 = v4 + stride;
+        for (long q = 0; q < tiles; q++) {
+            const float *c = t + 4 * q;
+            WINOGRAD4_BT(c[0], c[1], c[2], c[3], c[4], c[5], v0[q], v1[q], v2[q], v3[q], v4[q], v5[q]);
+        }
+    }
+}
+
+CLONES
+void danet_winograd4_output_row(const float *m, long stride, long tiles, float bias, int relu,
+                                float *out, long height, long width, long dilation,
+                                long a, long b, long tile_row, float *scratch) {
+    const long sub_width = (width - b + dilation - 1) / dilation;
+    float *restrict q = scratch;                 // Aᵀ M for one output row: 6 values per tile
+    float *restrict y = scratch + 6 * tiles;     // the output row on the sub-grid: 4 per tile
+    for (int i = 0; i < 4; i++) {
+        const long row = a + (4 * tile_row + i) * dilation;
+        if (row >= height) break;
+        // Row i of Aᵀ: (1 1 1 1 1 0), (0 1 -1 2 -2 0), (0 1 1 4 4 0), (0 1 -1 8 -8 1).
+        for (int j = 0; j < 6; j++) {
+            const float *restrict s0 = m + j * stride, *restrict s1 = m + (6 + j) * stride;
+            const float *restrict s2 = m + (12 + j) * stride, *restrict s3 = m + (18 + j) * stride;
+            const float *restrict s4 = m + (24 + j) * stride, *restrict s5 = m + (30 + j) * stride;
+            float *restrict qj = q + j * tiles;
+            switch (i) {
+            case 0: for (long t = 0; t < tiles; t++) qj[t] = s0[t] + (s1[t] + s2[t]) + (s3[t] + s4[t]); break;
+            case 1: for (long t = 0; t < tiles; t++) qj[t] = (s1[t] - s2[t]) + 2 * (s3[t] - s4[t]); break;
+            case 2: for (long t = 0; t < tiles; t++) qj[t] = (s1[t] + s2[t]) + 4 * (s3[t] + s4[t]); break;
+            default: for (long t = 0; t < tiles; t++) qj[t] = (s1[t] - s2[t]) + 8 * (s3[t] - s4[t]) + s5[t]; break;
+            }
+        }
+        // A on the right, bias and ReLU.
+        const float *restrict q0 = q, *restrict q1 = q + tiles, *restrict q2 = q + 2 * tiles;
+        const float *restrict q3 = q + 3 * tiles, *restrict q4 = q + 4 * tiles, *restrict q5 = q + 5 * tiles;
+        for (long t = 0; t < tiles; t++) {
+            const float sum = q1[t] + q2[t], difference = q1[t] - q2[t];
+            const float sum34 = q3[t] + q4[t], difference34 = q3[t] - q4[t];
+            float o0 = q0[t] + sum + sum34 + bias;
+            float o1 = difference + 2 * difference34 + bias;
+            float o2 = sum + 4 * sum34 + bias;
+            float o3 = difference + 8 * difference34 + q5[t] + bias;
+            if (relu) {
+                o0 = o0 > 0 ? o0 : 0;
+                o1 = o1 > 0 ? o1 : 0;
+                o2 = o2 > 0 ? o2 : 0;
+                o3 = o3 > 0 ? o3 : 0;
+            }
+            y[4 * t] = o0;
+            y[4 * t + 1] = o1;
+            y[4 * t + 2] = o2;
+            y[4 * t + 3] = o3;
+        }
+        float *restrict target = out + row * width + b;
+        const long count = sub_width < 4 * tiles ? sub_width : 4 * tiles;
+        if (dilation == 1) {
+            for (long s = 0; s < count; s++) target[s] = y[s];
+        } else {
+            for (long s = 0; s < count; s++) target[s * dilation] = y[s];
+        }
+    }
+}
+
+// G for m = 2 and m = 4, (m + 2) x 3, row-major.
+static const double filter_transform2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+static const double filter_transform4[6][3] = {
+    {1.0 / 4, 0, 0}, {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+
+CLONES
+void danet_winograd_filters(int tile, const float *weight, long in_channels, long out_first, long out_count,
+                            long plane, float *u) {
+    const int size = tile + 2, positions = size * size;
+    const double (*g)[3] = tile == 4 ? filter_transform4 : filter_transform2;
+    // U[i][j] = sum over taps (p, q) of G[i][p] G[j][q] w[p][q]: a 9-term combination per position,
+    // summed in double (no rounding of its own), vectorised across input channels.
+    double coefficient[36][9];
+    for (int i = 0; i < size; i++)
+        for (int j = 0; j < size; j++)
+            for (int p = 0; p < 3; p++)
+                for (int q = 0; q < 3; q++) coefficient[i * size + j][p * 3 + q] = g[i][p] * g[j][q];
+    float *taps = malloc(sizeof(float) * 9 * (size_t)in_channels);
+    if (!taps) abort();
+    for (long k = out_first; k < out_first + out_count; k++) {
+        const float *w = weight + k * in_channels * 9;
+        for (long c = 0; c < in_channels; c++)
+            for (int t = 0; t < 9; t++) taps[t * in_channels + c] = w[c * 9 + t];
+        for (int xi = 0; xi < positions; xi++) {
+            const double *restrict cf = coefficient[xi];
+            float *restrict out = u + xi * plane + k * in_channels;
+            for (long c = 0; c < in_channels; c++) {
+                double sum = 0;
+                for (int t = 0; t < 9; t++) sum += cf[t] * taps[t * in_channels + c];
+                out[c] = (float)sum;
+            }
+        }
+    }
+    free(taps);
 }

@@ -39,11 +39,14 @@ struct Conv2d {
     /// (outChannels, inChannels * k * k), packed for the GEMM; nil when the Winograd form replaces it.
     let weight: PackedMatrix?
     let bias: [Float]?
-    /// Winograd F(2x2, 3x3) weights, 16 (outChannels x inChannels) matrices, for 3x3 convolutions
-    /// with stride 1, dilated ones included.
-    let winograd: [PackedMatrix]?
+    /// Winograd weights for 3x3 convolutions with stride 1, dilated ones included.
+    let winograd: Winograd.Weights?
 
     static let batchNormEpsilon = 1e-5
+
+    /// F(4x4, 3x3), the larger tile: its error, measured against float64 references, stays inside
+    /// the parity tolerances (README, parity table).
+    static let winogradTile = Winograd.Tile.f4x4
 
     /// Loads `<conv>.weight` (and `<conv>.bias` if `convBias`) and folds `<batchNorm>.*` into them.
     /// Matches `Conv2d` + `BatchNorm2d(eps=1e-5)` of the official DANet and mmseg's ConvModule.
@@ -68,7 +71,7 @@ struct Conv2d {
         self.geometry = g
         self.bias = bias
         if Winograd.applies(to: g) {
-            winograd = Winograd.transformWeights(weight, outChannels: g.outChannels, inChannels: g.inChannels)
+            winograd = Winograd.transformWeights(weight, outChannels: g.outChannels, inChannels: g.inChannels, tile: Conv2d.winogradTile)
             self.weight = nil
         } else {
             winograd = nil
@@ -80,9 +83,12 @@ struct Conv2d {
         precondition(x.channels == geometry.inChannels, "conv expects \(geometry.inChannels) channels, got \(x.channels)")
         var y = FeatureMap(zeros: geometry.outChannels, geometry.outputSize(x.height), geometry.outputSize(x.width))
         // Workspace: Winograd tiles, or im2col columns, in blocks of at most Scratch.blockFloats.
-        if winograd != nil {
-            let perTile = 16 * (geometry.inChannels + geometry.outChannels)
-            scratch.reserve(max(perTile, min(perTile * (x.plane / 4 + 4 * geometry.dilation * geometry.dilation), Scratch.blockFloats)))
+        if let winograd {
+            let perTile = Winograd.floatsPerTile(geometry, tile: winograd.tile)
+            // Tiles of m x m outputs on d x d sub-grids: at most (H / m + 2d)(W / m + 2d) of them.
+            let (m, d) = (winograd.tile.rawValue, geometry.dilation)
+            let tiles = (x.height / m + 2 * d) * (x.width / m + 2 * d)
+            scratch.reserve(max(perTile, min(perTile * tiles, Scratch.blockFloats)))
         } else if !geometry.isPointwise {
             scratch.reserve(max(geometry.patchSize, min(geometry.patchSize * y.plane, Scratch.blockFloats)))
         }

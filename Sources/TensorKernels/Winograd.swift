@@ -1,57 +1,73 @@
 import CVectorKernels
+import Synchronization
 
-/// Winograd F(2x2, 3x3) for 3x3 convolutions with stride 1 and padding equal to the dilation.
+/// Winograd F(2x2, 3x3) and F(4x4, 3x3) for 3x3 convolutions with stride 1 and padding equal to
+/// the dilation.
 ///
 /// A dilated 3x3 convolution is an ordinary one on each of the d x d interleaved sub-grids of the
-/// image, so every output 2x2 tile of a sub-grid costs 16 products per channel pair instead of 36:
-/// 2.25 times fewer multiplications, in 16 matrix products per block of tiles.
+/// image. An m x m output tile of a sub-grid costs (m + 2)² products per channel pair instead of
+/// 9 m²: 2.25 times fewer multiplications for m = 2, 4 times fewer for m = 4, in (m + 2)² matrix
+/// products per block of tiles. The larger tile rounds more (its transforms have entries up to 8).
 public enum Winograd {
+    /// The output tile: F(2x2, 3x3) or F(4x4, 3x3).
+    public enum Tile: Int, Sendable, CaseIterable {
+        case f2x2 = 2
+        case f4x4 = 4
+
+        /// Values per transformed tile, (m + 2)².
+        public var positions: Int { (rawValue + 2) * (rawValue + 2) }
+    }
+
+    /// Transformed weights: one packed (outChannels x inChannels) matrix per tile position.
+    public struct Weights: Sendable {
+        public let tile: Tile
+        let matrices: [PackedMatrix]
+    }
+
     /// True when `forward` computes this convolution.
     public static func applies(to g: ConvGeometry) -> Bool {
         g.kernel == 3 && g.stride == 1 && g.padding == g.dilation
     }
 
-    /// U = G g Gᵀ for every (output, input) channel pair: 16 packed (outChannels x inChannels) matrices.
+    /// Workspace floats per tile: the transformed input and the products.
+    public static func floatsPerTile(_ g: ConvGeometry, tile: Tile) -> Int {
+        tile.positions * (g.inChannels + g.outChannels)
+    }
+
+    /// U = G g Gᵀ for every (output, input) channel pair.
     /// - Parameter weight: (outChannels, inChannels, 3, 3).
-    public static func transformWeights(_ weight: [Float], outChannels: Int, inChannels: Int) -> [PackedMatrix] {
-        var u = [Float](repeating: 0, count: 16 * outChannels * inChannels)
-        let plane = outChannels * inChannels
-        weight.withUnsafeBufferPointer { w in
-            u.withUnsafeMutableBufferPointer { out in
+    public static func transformWeights(_ weight: [Float], outChannels: Int, inChannels: Int, tile: Tile,
+                                        backend: Gemm.Backend = Gemm.backend) -> Weights {
+        let positions = tile.positions, plane = outChannels * inChannels
+        // Every element is written by the transform, so the buffer starts uninitialised.
+        let u = [Float](unsafeUninitializedCapacity: positions * plane) { out, count in
+            weight.withUnsafeBufferPointer { w in
                 nonisolated(unsafe) let w = w.baseAddress!, out = out.baseAddress!
                 Threads.parallelFor(outChannels) { outputs in
-                    for k in outputs {
-                        for c in 0..<inChannels {
-                            let g = w + (k * inChannels + c) * 9
-                            // (G g) Gᵀ in double, so the transform adds no rounding of its own.
-                            for i in 0..<4 {
-                                var row = (0.0, 0.0, 0.0)
-                                for j in 0..<3 {
-                                    let (g0, g1, g2) = (Double(g[j]), Double(g[3 + j]), Double(g[6 + j]))
-                                    let value = i == 0 ? g0 : i == 1 ? (g0 + g1 + g2) / 2 : i == 2 ? (g0 - g1 + g2) / 2 : g2
-                                    if j == 0 { row.0 = value } else if j == 1 { row.1 = value } else { row.2 = value }
-                                }
-                                let at = i * 4 * plane + k * inChannels + c
-                                out[at] = Float(row.0)
-                                out[at + plane] = Float((row.0 + row.1 + row.2) / 2)
-                                out[at + 2 * plane] = Float((row.0 - row.1 + row.2) / 2)
-                                out[at + 3 * plane] = Float(row.2)
-                            }
-                        }
-                    }
+                    danet_winograd_filters(Int32(tile.rawValue), w, inChannels, outputs.lowerBound, outputs.count, plane, out)
                 }
             }
+            count = positions * plane
         }
-        return u.withUnsafeBufferPointer { u in
-            (0..<16).map { PackedMatrix(rows: outChannels, columns: inChannels, values: u.baseAddress! + $0 * plane) }
+        let matrices = u.withUnsafeBufferPointer { u in
+            nonisolated(unsafe) let u = u.baseAddress!
+            let packed = Mutex([PackedMatrix?](repeating: nil, count: positions))
+            Threads.parallelFor(positions) { range in
+                for xi in range {
+                    let matrix = PackedMatrix(rows: outChannels, columns: inChannels, values: u + xi * plane, backend: backend)
+                    packed.withLock { $0[xi] = matrix }
+                }
+            }
+            return packed.withLock { $0.map { $0! } }
         }
+        return Weights(tile: tile, matrices: matrices)
     }
 
     /// Tiles per block so that the transformed input stays within `workspaceFloats`.
     /// Whole register-tile widths of the GEMM where the workspace allows, so no product runs a
     /// mostly empty last column panel.
-    static func tilesPerBlock(inChannels: Int, outChannels: Int, workspaceFloats: Int) -> Int {
-        let fits = max(1, workspaceFloats / (16 * (inChannels + outChannels)))
+    static func tilesPerBlock(perTile: Int, workspaceFloats: Int) -> Int {
+        let fits = max(1, workspaceFloats / perTile)
         let panel = Int(DANET_GEMM_NR)
         return fits >= panel ? fits / panel * panel : fits
     }
@@ -63,15 +79,15 @@ public enum Winograd {
     }
 
     /// Every tile of the image as segments of at most `limit` tiles.
-    static func segments(height: Int, width: Int, dilation d: Int, limit: Int) -> [Segment] {
+    static func segments(height: Int, width: Int, dilation d: Int, tile m: Int, limit: Int) -> [Segment] {
         var result: [Segment] = []
         for a in 0..<min(d, height) {
-            let rows = ((height - a + d - 1) / d + 1) / 2
+            let rows = ((height - a + d - 1) / d + m - 1) / m
             for b in 0..<min(d, width) {
-                let columns = ((width - b + d - 1) / d + 1) / 2
+                let columns = ((width - b + d - 1) / d + m - 1) / m
                 for row in 0..<rows {
                     for first in stride(from: 0, to: columns, by: limit) {
-                        result.append(Segment(a: a, b: b + 2 * first * d, row: row, tiles: min(limit, columns - first)))
+                        result.append(Segment(a: a, b: b + m * first * d, row: row, tiles: min(limit, columns - first)))
                     }
                 }
             }
@@ -83,16 +99,23 @@ public enum Winograd {
     /// - Parameters:
     ///   - input: (inChannels, height, width); output: (outChannels, height, width)
     ///   - transformed: from `transformWeights`
-    ///   - workspace: at least 16 * (inChannels + outChannels) floats
+    ///   - workspace: at least `floatsPerTile(g, tile: transformed.tile)` floats
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
-                               transformed: [PackedMatrix], bias: UnsafePointer<Float>?, relu: Bool,
+                               transformed: Weights, bias: UnsafePointer<Float>?, relu: Bool,
                                output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>) {
-        precondition(applies(to: g) && transformed.count == 16, "Winograd F(2x2, 3x3) does not compute \(g)")
+        let tile = transformed.tile, positions = tile.positions
+        precondition(applies(to: g) && transformed.matrices.count == positions
+            && transformed.matrices[0].rows == g.outChannels && transformed.matrices[0].columns == g.inChannels,
+            "Winograd weights do not fit \(g)")
         let (cin, cout, d) = (g.inChannels, g.outChannels, g.dilation)
-        let block = tilesPerBlock(inChannels: cin, outChannels: cout, workspaceFloats: workspace.count)
-        precondition(16 * (cin + cout) <= workspace.count, "workspace too small for one Winograd tile")
-        let pieces = segments(height: height, width: width, dilation: d, limit: block)
+        let perTile = floatsPerTile(g, tile: tile)
+        precondition(perTile <= workspace.count, "workspace too small for one Winograd tile")
+        let block = tilesPerBlock(perTile: perTile, workspaceFloats: workspace.count)
+        let pieces = segments(height: height, width: width, dilation: d, tile: tile.rawValue, limit: block)
         let scratchFloats = danet_winograd_scratch(pieces.map(\.tiles).max() ?? 0)
+        let (inputRow, outputRow) = tile == .f2x2
+            ? (danet_winograd_input_row, danet_winograd_output_row)
+            : (danet_winograd4_input_row, danet_winograd4_output_row)
         nonisolated(unsafe) let input = input, output = output, bias = bias
         var first = 0
         while first < pieces.count {
@@ -105,21 +128,22 @@ public enum Winograd {
             }
             let offsets = starts, count = total
             let chunk = Array(pieces[first..<end])
-            nonisolated(unsafe) let v = workspace.baseAddress!, m = workspace.baseAddress! + 16 * cin * count
-            // V = Bᵀ d B: (16, cin, count).
+            nonisolated(unsafe) let v = workspace.baseAddress!, m = workspace.baseAddress! + positions * cin * count
+            // V = Bᵀ d B: (positions, cin, count).
             Threads.parallelFor(cin, minimumChunk: 4) { channels in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
                 defer { scratch.deallocate() }
                 for c in channels {
                     for (piece, offset) in zip(chunk, offsets) {
-                        danet_winograd_input_row(input + c * height * width, height, width, d, piece.a, piece.b, piece.row,
-                                                 piece.tiles, v + c * count + offset, cin * count, scratch)
+                        inputRow(input + c * height * width, height, width, d, piece.a, piece.b, piece.row,
+                                 piece.tiles, v + c * count + offset, cin * count, scratch)
                     }
                 }
             }
-            // M[ξ] = U[ξ] V[ξ]: (cout x cin) times (cin x count), for the 16 positions ξ.
-            for xi in 0..<16 {
-                Gemm.multiply(transformed[xi], n: count, b: v + xi * cin * count, ldb: count, c: m + xi * cout * count, ldc: count)
+            // M[ξ] = U[ξ] V[ξ]: (cout x cin) times (cin x count), for every position ξ.
+            for xi in 0..<positions {
+                Gemm.multiply(transformed.matrices[xi], n: count, b: v + xi * cin * count, ldb: count,
+                              c: m + xi * cout * count, ldc: count)
             }
             // Y = Aᵀ M A, written into the sub-grid positions.
             Threads.parallelFor(cout, minimumChunk: 4) { channels in
@@ -127,9 +151,8 @@ public enum Winograd {
                 defer { scratch.deallocate() }
                 for k in channels {
                     for (piece, offset) in zip(chunk, offsets) {
-                        danet_winograd_output_row(m + k * count + offset, cout * count, piece.tiles, bias?[k] ?? 0, relu ? 1 : 0,
-                                                  output + k * height * width, height, width, d, piece.a, piece.b, piece.row,
-                                                  scratch)
+                        outputRow(m + k * count + offset, cout * count, piece.tiles, bias?[k] ?? 0, relu ? 1 : 0,
+                                  output + k * height * width, height, width, d, piece.a, piece.b, piece.row, scratch)
                     }
                 }
             }

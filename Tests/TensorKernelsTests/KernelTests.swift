@@ -81,10 +81,13 @@ struct KernelTests {
         let g = ConvGeometry(inChannels: input.shape[0], outChannels: weight.shape[0], kernel: 3, stride: 1,
                              padding: numbers[2], dilation: numbers[3])
         #expect(Winograd.applies(to: g))
-        let u = Winograd.transformWeights(weight.data, outChannels: g.outChannels, inChannels: g.inChannels)
         var output = [Float](repeating: .nan, count: reference.data.count)
         // The smallest workspace runs one tile per block; the large one all tiles at once.
-        for (workspaceSize, threads) in [(16 * (g.inChannels + g.outChannels), 1), (1 << 16, 2)] {
+        for tile in Winograd.Tile.allCases {
+          for backend in Self.backends {
+            let u = Winograd.transformWeights(weight.data, outChannels: g.outChannels, inChannels: g.inChannels,
+                                              tile: tile, backend: backend)
+            for (workspaceSize, threads) in [(Winograd.floatsPerTile(g, tile: tile), 1), (1 << 16, 2)] {
             Threads.set(threads)
             defer { Threads.set(1) }
             var workspace = [Float](repeating: 0, count: workspaceSize)
@@ -99,7 +102,9 @@ struct KernelTests {
                     }
                 }
             }
-            expectClose(output, reference.data, "\(name) Winograd, workspace \(workspaceSize), \(threads) threads")
+            expectClose(output, reference.data, "\(name) Winograd \(tile) \(backend), workspace \(workspaceSize), \(threads) threads")
+            }
+          }
         }
     }
 

@@ -33,7 +33,7 @@ void danet_gemm_avx512_packed(long m, long n, long k, float alpha,
 /// Rows and columns of one register tile: callers split work on multiples of these.
 enum { DANET_GEMM_MR = 6, DANET_GEMM_NR = 64 };
 
-/// Floats of scratch the Winograd row transforms need for a row of `tiles` tiles.
+/// Floats of scratch the Winograd row transforms (either tile size) need for a row of `tiles` tiles.
 long danet_winograd_scratch(long tiles);
 
 /// Winograd F(2x2, 3x3) input transform, V = Bᵀ d B, of one row of tiles of one channel.
@@ -51,5 +51,22 @@ void danet_winograd_input_row(const float *plane, long height, long width, long 
 void danet_winograd_output_row(const float *m, long stride, long tiles, float bias, int relu,
                                float *out, long height, long width, long dilation,
                                long a, long b, long tile_row, float *scratch);
+
+/// F(4x4, 3x3): as `danet_winograd_input_row` with 6 x 6 input tiles every 4 sub-grid rows and
+/// columns, 36 values per tile (ξ = 6 i + j).
+void danet_winograd4_input_row(const float *plane, long height, long width, long dilation,
+                               long a, long b, long tile_row, long tiles,
+                               float *v, long stride, float *scratch);
+
+/// F(4x4, 3x3): as `danet_winograd_output_row`, writing 4 x 4 outputs per tile.
+void danet_winograd4_output_row(const float *m, long stride, long tiles, float bias, int relu,
+                                float *out, long height, long width, long dilation,
+                                long a, long b, long tile_row, float *scratch);
+
+/// U = G w Gᵀ for output channels [out_first, out_first + out_count) and every input channel of
+/// 3x3 filters `weight` (out, in, 3, 3); value ξ of pair (k, c) goes to u[ξ * plane + k * in_channels + c].
+/// `tile` is 2 or 4.
+void danet_winograd_filters(int tile, const float *weight, long in_channels, long out_first, long out_count,
+                            long plane, float *u);
 
 #endif
