@@ -18,12 +18,8 @@
 #define NC ((2048 / NR) * NR)
 
 int danet_gemm_avx512_available(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return cached;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
 }
 
 typedef struct {

@@ -11,32 +11,48 @@
 // The larger of what the two tile sizes need: F(4x4, 3x3) input rows, 7 * (4 * tiles + 2).
 long danet_winograd_scratch(long tiles) { return 7 * (4 * tiles + 2); }
 
+// Row y of the sub-grid from column b, as a padded row: the column left of b (padding unless b is
+// part-way along a tile row), then span - 1 columns, zero past the image.
+static inline void gather_row(const float *plane, long height, long width, long dilation, long y, long b,
+                              long span, float *restrict row) {
+    if (y < 0 || y >= height) {
+        for (long s = 0; s < span; s++) row[s] = 0;
+        return;
+    }
+    const long sub_width = (width - b + dilation - 1) / dilation;
+    const float *restrict source = plane + y * width + b;
+    const long valid = sub_width < span - 1 ? sub_width : span - 1;
+    row[0] = b >= dilation ? source[-dilation] : 0;
+    if (dilation == 1) {
+        for (long s = 0; s < valid; s++) row[s + 1] = source[s];
+    } else {
+        for (long s = 0; s < valid; s++) row[s + 1] = source[s * dilation];
+    }
+    for (long s = valid + 1; s < span; s++) row[s] = 0;
+}
+
+// The inverse for outputs: `count` sub-grid values from column b of image row `row`, clipped to the image.
+static inline void scatter_row(const float *restrict values, long count, float *out, long width, long dilation,
+                               long row, long b) {
+    const long sub_width = (width - b + dilation - 1) / dilation;
+    float *restrict target = out + row * width + b;
+    const long n = sub_width < count ? sub_width : count;
+    if (dilation == 1) {
+        for (long s = 0; s < n; s++) target[s] = values[s];
+    } else {
+        for (long s = 0; s < n; s++) target[s * dilation] = values[s];
+    }
+}
+
 CLONES
 void danet_winograd_input_row(const float *plane, long height, long width, long dilation,
                               long a, long b, long tile_row, long tiles,
                               float *v, long stride, float *scratch) {
     // Padded sub-grid columns -1 ..< 2 * tiles + 1, stored from index 0.
     const long span = 2 * tiles + 2;
-    const long sub_width = (width - b + dilation - 1) / dilation;
     float *restrict rows[4] = {scratch, scratch + span, scratch + 2 * span, scratch + 3 * span};
-    for (int i = 0; i < 4; i++) {
-        float *restrict row = rows[i];
-        const long y = a + (2 * tile_row - 1 + i) * dilation;
-        if (y < 0 || y >= height) {
-            for (long s = 0; s < span; s++) row[s] = 0;
-            continue;
-        }
-        const float *restrict source = plane + y * width + b;
-        const long valid = sub_width < span - 1 ? sub_width : span - 1;
-        // The column left of the first tile is padding unless the row is a later part of a tile row.
-        row[0] = b >= dilation ? source[-dilation] : 0;
-        if (dilation == 1) {
-            for (long s = 0; s < valid; s++) row[s + 1] = source[s];
-        } else {
-            for (long s = 0; s < valid; s++) row[s + 1] = source[s * dilation];
-        }
-        for (long s = valid + 1; s < span; s++) row[s] = 0;
-    }
+    for (int i = 0; i < 4; i++)
+        gather_row(plane, height, width, dilation, a + (2 * tile_row - 1 + i) * dilation, b, span, rows[i]);
     // Bᵀ along the rows, four combinations of the four rows...
     float *restrict r = scratch + 4 * span;
     float *restrict r2 = scratch + 5 * span;
@@ -66,7 +82,6 @@ CLONES
 void danet_winograd_output_row(const float *m, long stride, long tiles, float bias, int relu,
                                float *out, long height, long width, long dilation,
                                long a, long b, long tile_row, float *scratch) {
-    const long sub_width = (width - b + dilation - 1) / dilation;
     float *restrict q = scratch;                 // Aᵀ M for one output row: 4 values per tile
     float *restrict y = scratch + 4 * tiles;     // the output row on the sub-grid: 2 per tile
     for (int i = 0; i < 2; i++) {
@@ -94,13 +109,7 @@ void danet_winograd_output_row(const float *m, long stride, long tiles, float bi
             y[2 * t] = left;
             y[2 * t + 1] = right;
         }
-        float *restrict target = out + row * width + b;
-        const long count = sub_width < 2 * tiles ? sub_width : 2 * tiles;
-        if (dilation == 1) {
-            for (long s = 0; s < count; s++) target[s] = y[s];
-        } else {
-            for (long s = 0; s < count; s++) target[s * dilation] = y[s];
-        }
+        scatter_row(y, 2 * tiles, out, width, dilation, row, b);
     }
 }
 
@@ -122,24 +131,10 @@ void danet_winograd4_input_row(const float *plane, long height, long width, long
                                float *v, long stride, float *scratch) {
     // Padded sub-grid columns -1 ..< 4 * tiles + 1, stored from index 0.
     const long span = 4 * tiles + 2;
-    const long sub_width = (width - b + dilation - 1) / dilation;
     float *rows[6];
     for (int i = 0; i < 6; i++) {
-        float *restrict row = rows[i] = scratch + i * span;
-        const long y = a + (4 * tile_row - 1 + i) * dilation;
-        if (y < 0 || y >= height) {
-            for (long s = 0; s < span; s++) row[s] = 0;
-            continue;
-        }
-        const float *restrict source = plane + y * width + b;
-        const long valid = sub_width < span - 1 ? sub_width : span - 1;
-        row[0] = b >= dilation ? source[-dilation] : 0;
-        if (dilation == 1) {
-            for (long s = 0; s < valid; s++) row[s + 1] = source[s];
-        } else {
-            for (long s = 0; s < valid; s++) row[s + 1] = source[s * dilation];
-        }
-        for (long s = valid + 1; s < span; s++) row[s] = 0;
+        rows[i] = scratch + i * span;
+        gather_row(plane, height, width, dilation, a + (4 * tile_row - 1 + i) * dilation, b, span, rows[i]);
     }
     float *restrict t = scratch + 6 * span;
     const float *restrict x0 = rows[0], *restrict x1 = rows[1], *restrict x2 = rows[2];
@@ -168,7 +163,6 @@ CLONES
 void danet_winograd4_output_row(const float *m, long stride, long tiles, float bias, int relu,
                                 float *out, long height, long width, long dilation,
                                 long a, long b, long tile_row, float *scratch) {
-    const long sub_width = (width - b + dilation - 1) / dilation;
     float *restrict q = scratch;                 // Aᵀ M for one output row: 6 values per tile
     float *restrict y = scratch + 6 * tiles;     // the output row on the sub-grid: 4 per tile
     for (int i = 0; i < 4; i++) {
@@ -208,13 +202,7 @@ void danet_winograd4_output_row(const float *m, long stride, long tiles, float b
             y[4 * t + 2] = o2;
             y[4 * t + 3] = o3;
         }
-        float *restrict target = out + row * width + b;
-        const long count = sub_width < 4 * tiles ? sub_width : 4 * tiles;
-        if (dilation == 1) {
-            for (long s = 0; s < count; s++) target[s] = y[s];
-        } else {
-            for (long s = 0; s < count; s++) target[s * dilation] = y[s];
-        }
+        scatter_row(y, 4 * tiles, out, width, dilation, row, b);
     }
 }
 
