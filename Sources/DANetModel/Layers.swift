@@ -19,6 +19,13 @@ struct FeatureMap {
         self.init(channels: channels, height: height, width: width, data: [Float](repeating: 0, count: channels * height * width))
     }
 
+    /// For outputs that a kernel writes in full: no pass to zero them first.
+    init(uninitialized channels: Int, _ height: Int, _ width: Int) {
+        let count = channels * height * width
+        self.init(channels: channels, height: height, width: width,
+                  data: [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count })
+    }
+
     var plane: Int { height * width }
 }
 
@@ -44,13 +51,11 @@ struct Conv2d {
 
     static let batchNormEpsilon = 1e-5
 
-    /// F(4x4, 3x3), the larger tile: its error, measured against float64 references, stays inside
-    /// the parity tolerances (README, parity table).
-    static let winogradTile = Winograd.Tile.f4x4
-
     /// Loads `<conv>.weight` (and `<conv>.bias` if `convBias`) and folds `<batchNorm>.*` into them.
     /// Matches `Conv2d` + `BatchNorm2d(eps=1e-5)` of the official DANet and mmseg's ConvModule.
-    init(_ store: WeightStore, conv: String, batchNorm: String?, geometry g: ConvGeometry, convBias: Bool = false) throws {
+    /// `winogradTile` is used when Winograd applies to the geometry.
+    init(_ store: WeightStore, conv: String, batchNorm: String?, geometry g: ConvGeometry, convBias: Bool = false,
+         winogradTile: Winograd.Tile = .f2x2) throws {
         var weight = try store.take(conv + ".weight", [g.outChannels, g.inChannels, g.kernel, g.kernel])
         var bias: [Float]? = convBias ? try store.take(conv + ".bias", [g.outChannels]) : nil
         if let bn = batchNorm {
@@ -71,7 +76,7 @@ struct Conv2d {
         self.geometry = g
         self.bias = bias
         if Winograd.applies(to: g) {
-            winograd = Winograd.transformWeights(weight, outChannels: g.outChannels, inChannels: g.inChannels, tile: Conv2d.winogradTile)
+            winograd = Winograd.transformWeights(weight, outChannels: g.outChannels, inChannels: g.inChannels, tile: winogradTile)
             self.weight = nil
         } else {
             winograd = nil
@@ -81,7 +86,8 @@ struct Conv2d {
 
     func callAsFunction(_ x: FeatureMap, relu: Bool, scratch: Scratch) -> FeatureMap {
         precondition(x.channels == geometry.inChannels, "conv expects \(geometry.inChannels) channels, got \(x.channels)")
-        var y = FeatureMap(zeros: geometry.outChannels, geometry.outputSize(x.height), geometry.outputSize(x.width))
+        // Both convolution paths write every output element (the kernel tests start from NaN).
+        var y = FeatureMap(uninitialized: geometry.outChannels, geometry.outputSize(x.height), geometry.outputSize(x.width))
         // Workspace: Winograd tiles, or im2col columns, in blocks of at most Scratch.blockFloats.
         if let winograd {
             let perTile = Winograd.floatsPerTile(geometry, tile: winograd.tile)
