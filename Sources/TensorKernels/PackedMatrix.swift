@@ -56,4 +56,29 @@ extension Gemm {
             }
         }
     }
+
+    /// `c_i = a_i * b_i` for every matrix a_i of `batch` (all the same shape), with b_i at
+    /// `b + i * bStride` and c_i at `c + i * cStride`. The batch, not each product, is split across
+    /// threads: one parallel region, and every product runs whole, packing its panels once.
+    public static func multiply(batch: [PackedMatrix], n: Int, b: UnsafePointer<Float>, bStride: Int, ldb: Int,
+                                c: UnsafeMutablePointer<Float>, cStride: Int, ldc: Int) {
+        guard let first = batch.first, n > 0 else { return }
+        precondition(batch.allSatisfy { $0.rows == first.rows && $0.columns == first.columns && $0.backend == first.backend },
+                     "a batch of products needs matrices of one shape and backend")
+        guard first.backend == .avx512, Threads.current > 1, batch.count >= Threads.current else {
+            for (i, a) in batch.enumerated() {
+                multiply(a, n: n, b: b + i * bStride, ldb: ldb, c: c + i * cStride, ldc: ldc)
+            }
+            return
+        }
+        nonisolated(unsafe) let b = b, c = c
+        Threads.parallelFor(batch.count) { items in
+            for i in items {
+                batch[i].storage.withUnsafeBufferPointer { packed in
+                    danet_gemm_avx512_packed(first.rows, n, first.columns, 1, packed.baseAddress!, first.rows, 0,
+                                             b + i * bStride, ldb, 1, 0, c + i * cStride, ldc)
+                }
+            }
+        }
+    }
 }

@@ -141,10 +141,8 @@ public enum Winograd {
                 }
             }
             // M[ξ] = U[ξ] V[ξ]: (cout x cin) times (cin x count), for every position ξ.
-            for xi in 0..<positions {
-                Gemm.multiply(transformed.matrices[xi], n: count, b: v + xi * cin * count, ldb: count,
-                              c: m + xi * cout * count, ldc: count)
-            }
+            Gemm.multiply(batch: transformed.matrices, n: count, b: v, bStride: cin * count, ldb: count,
+                          c: m, cStride: cout * count, ldc: count)
             // Y = Aᵀ M A, written into the sub-grid positions.
             Threads.parallelFor(cout, minimumChunk: 4) { channels in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
