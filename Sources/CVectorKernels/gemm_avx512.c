@@ -97,7 +97,7 @@ static void pack_b(long kc, long nc, const float *b, long b_row, long b_col, flo
 // acc = A_panel B_panel over kc; then C = alpha * acc + beta * C for the rows < mr, columns < nr.
 __attribute__((target("avx512f")))
 static void micro_kernel(long kc, const float *ap, const float *bp, float alpha, float beta,
-                         float *c, long ldc, long mr, long nr) {
+                         float *c, long ldc, long mr, long nr, const DanetEpilogue *epilogue) {
     __m512 acc[MR][NV];
 #pragma clang loop unroll(full)
     for (int i = 0; i < MR; i++)
@@ -126,6 +126,12 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
             __mmask16 mask = column_mask(nr, v);
             __m512 r = _mm512_mul_ps(acc[i][v], va);
             if (beta != 0) r = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, row + 16 * v), vb, r);
+            if (epilogue) {
+                if (epilogue->bias) r = _mm512_add_ps(r, _mm512_set1_ps(epilogue->bias[i]));
+                if (epilogue->residual)
+                    r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask, epilogue->residual + i * epilogue->residual_ld + 16 * v));
+                if (epilogue->relu) r = _mm512_max_ps(r, _mm512_setzero_ps());
+            }
             _mm512_mask_storeu_ps(row + 16 * v, mask, r);
         }
     }
@@ -148,7 +154,7 @@ void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, flo
 __attribute__((target("avx512f")))
 static void gemm(long m, long n, long k, float alpha, const float *packed, long m_total, long first_row,
                  const float *a, long a_row, long a_col, const float *b, long b_row, long b_col,
-                 float beta, float *c, long ldc) {
+                 float beta, float *c, long ldc, const DanetEpilogue *epilogue) {
     if (m <= 0 || n <= 0) return;
     if (k <= 0 || !ensure_buffers()) {
         // Nothing to multiply (or no memory for packing): computed directly.
@@ -163,7 +169,13 @@ static void gemm(long m, long n, long k, float alpha, const float *packed, long 
                     }
                     sum += x * b[p * b_row + j * b_col];
                 }
-                c[i * ldc + j] = alpha * sum + (beta == 0 ? 0 : beta * c[i * ldc + j]);
+                float value = alpha * sum + (beta == 0 ? 0 : beta * c[i * ldc + j]);
+                if (epilogue) {
+                    if (epilogue->bias) value += epilogue->bias[i];
+                    if (epilogue->residual) value += epilogue->residual[i * epilogue->residual_ld + j];
+                    if (epilogue->relu && !(value > 0)) value = 0;
+                }
+                c[i * ldc + j] = value;
             }
         return;
     }
@@ -174,6 +186,7 @@ static void gemm(long m, long n, long k, float alpha, const float *packed, long 
             long kc = k - pc < KC ? k - pc : KC;
             pack_b(kc, nc, b + pc * b_row + jc * b_col, b_row, b_col, pb);
             float step_beta = pc == 0 ? beta : 1;
+            const int last = pc + kc >= k;
             for (long ic = 0; ic < m; ic += MC) {
                 long mc = m - ic < MC ? m - ic : MC;
                 const float *panels = pa;
@@ -186,8 +199,15 @@ static void gemm(long m, long n, long k, float alpha, const float *packed, long 
                     long nr = nc - jr < NR ? nc - jr : NR;
                     for (long ir = 0; ir < mc; ir += MR) {
                         long mr = mc - ir < MR ? mc - ir : MR;
+                        // The epilogue runs once, on the final sums, relative to this tile.
+                        DanetEpilogue tile;
+                        if (epilogue && last) {
+                            tile = *epilogue;
+                            if (tile.bias) tile.bias += ic + ir;
+                            if (tile.residual) tile.residual += (ic + ir) * tile.residual_ld + jc + jr;
+                        }
                         micro_kernel(kc, panels + ir * kc, pb + jr * kc, alpha, step_beta,
-                                     c + (ic + ir) * ldc + jc + jr, ldc, mr, nr);
+                                     c + (ic + ir) * ldc + jc + jr, ldc, mr, nr, epilogue && last ? &tile : NULL);
                     }
                 }
             }
@@ -199,12 +219,12 @@ void danet_gemm_avx512(long m, long n, long k, float alpha,
                        const float *a, long a_row, long a_col,
                        const float *b, long b_row, long b_col,
                        float beta, float *c, long ldc) {
-    gemm(m, n, k, alpha, NULL, m, 0, a, a_row, a_col, b, b_row, b_col, beta, c, ldc);
+    gemm(m, n, k, alpha, NULL, m, 0, a, a_row, a_col, b, b_row, b_col, beta, c, ldc, NULL);
 }
 
 void danet_gemm_avx512_packed(long m, long n, long k, float alpha,
                               const float *packed, long m_total, long first_row,
                               const float *b, long b_row, long b_col,
-                              float beta, float *c, long ldc) {
-    gemm(m, n, k, alpha, packed, m_total, first_row, NULL, 0, 0, b, b_row, b_col, beta, c, ldc);
+                              float beta, float *c, long ldc, const DanetEpilogue *epilogue) {
+    gemm(m, n, k, alpha, packed, m_total, first_row, NULL, 0, 0, b, b_row, b_col, beta, c, ldc, epilogue);
 }

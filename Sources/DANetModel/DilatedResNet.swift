@@ -23,12 +23,10 @@ struct Bottleneck {
     }
 
     func callAsFunction(_ x: FeatureMap, scratch: Scratch) -> FeatureMap {
-        var out = conv3(conv2(conv1(x, relu: true, scratch: scratch), relu: true, scratch: scratch), relu: false, scratch: scratch)
         let identity = downsample.map { $0(x, relu: false, scratch: scratch) } ?? x
-        out.data.withUnsafeMutableBufferPointer { y in
-            identity.data.withUnsafeBufferPointer { r in Elementwise.addReLU(y.baseAddress!, r.baseAddress!, count: y.count) }
-        }
-        return out
+        // conv3's products add the shortcut and apply the block's ReLU as they store.
+        return conv3(conv2(conv1(x, relu: true, scratch: scratch), relu: true, scratch: scratch), relu: true,
+                     residual: identity, scratch: scratch)
     }
 }
 

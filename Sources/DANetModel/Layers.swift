@@ -84,8 +84,11 @@ struct Conv2d {
         }
     }
 
-    func callAsFunction(_ x: FeatureMap, relu: Bool, scratch: Scratch) -> FeatureMap {
+    /// `residual`, when given, is added before ReLU (a bottleneck's shortcut); Winograd convolutions take none.
+    func callAsFunction(_ x: FeatureMap, relu: Bool, residual: FeatureMap? = nil, scratch: Scratch) -> FeatureMap {
         precondition(x.channels == geometry.inChannels, "conv expects \(geometry.inChannels) channels, got \(x.channels)")
+        precondition(residual == nil || (winograd == nil && residual!.data.count == geometry.outChannels
+            * geometry.outputSize(x.height) * geometry.outputSize(x.width)), "residual does not fit the output")
         // Both convolution paths write every output element (the kernel tests start from NaN).
         var y = FeatureMap(uninitialized: geometry.outChannels, geometry.outputSize(x.height), geometry.outputSize(x.width))
         // Workspace: Winograd tiles, or im2col columns, in blocks of at most Scratch.blockFloats.
@@ -107,9 +110,11 @@ struct Conv2d {
                                              transformed: winograd, bias: biasPointer, relu: relu,
                                              output: output.baseAddress!, workspace: workspace)
                         } else if let weight {
-                            Convolution.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
-                                                weight: weight, bias: biasPointer, relu: relu,
-                                                output: output.baseAddress!, workspace: workspace)
+                            withOptionalPointer(residual?.data) { residualPointer in
+                                Convolution.forward(geometry, input: input.baseAddress!, height: x.height, width: x.width,
+                                                    weight: weight, bias: biasPointer, residual: residualPointer, relu: relu,
+                                                    output: output.baseAddress!, workspace: workspace)
+                            }
                         }
                     }
                 }

@@ -29,7 +29,7 @@ public struct ConvGeometry: Sendable, Equatable {
 }
 
 public enum Convolution {
-    /// Convolves one image; bias is added and ReLU applied in the same pass over the output.
+    /// Convolves one image; bias, a residual and ReLU are applied as the products store the output.
     ///
     /// The input is unfolded (im2col) a block of output pixels at a time into `workspace`, so the
     /// workspace bounds the memory whatever the image size; a pointwise convolution needs none.
@@ -37,16 +37,18 @@ public enum Convolution {
     ///   - input: (inChannels, height, width)
     ///   - weight: (outChannels, patchSize), rows in (channel, ky, kx) order as PyTorch stores them, packed
     ///   - bias: (outChannels) or nil
+    ///   - residual: (outChannels, output plane) added before ReLU, or nil
     ///   - output: (outChannels, outputSize(height), outputSize(width))
     ///   - workspace: at least `patchSize` floats unless the convolution is pointwise
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
-                               weight: PackedMatrix, bias: UnsafePointer<Float>?, relu: Bool,
-                               output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>) {
+                               weight: PackedMatrix, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil,
+                               relu: Bool, output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>) {
         let outHeight = g.outputSize(height), outWidth = g.outputSize(width)
         let pixels = outHeight * outWidth
         precondition(weight.rows == g.outChannels && weight.columns == g.patchSize, "weights do not fit \(g)")
+        let epilogue = Gemm.Epilogue(bias: bias, residual: residual, residualStride: pixels, relu: relu)
         if g.isPointwise {
-            Gemm.multiply(weight, n: pixels, b: input, ldb: pixels, c: output, ldc: pixels)
+            Gemm.multiply(weight, n: pixels, b: input, ldb: pixels, c: output, ldc: pixels, epilogue: epilogue)
         } else {
             precondition(workspace.count >= g.patchSize, "workspace of \(workspace.count) < one patch column \(g.patchSize)")
             let block = min(pixels, workspace.count / g.patchSize)
@@ -55,11 +57,11 @@ public enum Convolution {
                 let count = min(block, pixels - start)
                 unfold(g, input: input, height: height, width: width, outWidth: outWidth,
                        firstPixel: start, pixelCount: count, columns: workspace.baseAddress!)
-                Gemm.multiply(weight, n: count, b: workspace.baseAddress!, ldb: count, c: output + start, ldc: pixels)
+                Gemm.multiply(weight, n: count, b: workspace.baseAddress!, ldb: count, c: output + start, ldc: pixels,
+                              epilogue: epilogue.offset(row: 0, column: start))
                 start += count
             }
         }
-        Elementwise.addBias(output, channels: g.outChannels, plane: pixels, bias: bias, relu: relu)
     }
 
     /// Writes the (patchSize x pixelCount) column block for output pixels [firstPixel, firstPixel + pixelCount).

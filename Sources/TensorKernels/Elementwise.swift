@@ -7,31 +7,6 @@ public enum Elementwise {
     /// Elements below which a pass runs on one thread (threads cost more than they save).
     static let parallelThreshold = 1 << 16
 
-    /// `x[c, i] += bias[c]`, then ReLU if asked. x: (channels, plane).
-    public static func addBias(_ x: UnsafeMutablePointer<Float>, channels: Int, plane: Int, bias: UnsafePointer<Float>?, relu: Bool) {
-        guard bias != nil || relu else { return }
-        nonisolated(unsafe) let x = x, bias = bias
-        Threads.parallelFor(channels, minimumChunk: max(1, parallelThreshold / max(plane, 1))) { range in
-            for channel in range {
-                let row = x + channel * plane
-                let b = bias?[channel] ?? 0
-                if relu {
-                    for i in 0..<plane { row[i] = max(row[i] + b, 0) }
-                } else {
-                    for i in 0..<plane { row[i] += b }
-                }
-            }
-        }
-    }
-
-    /// `x = relu(x + residual)`, the end of a ResNet bottleneck.
-    public static func addReLU(_ x: UnsafeMutablePointer<Float>, _ residual: UnsafePointer<Float>, count: Int) {
-        nonisolated(unsafe) let x = x, residual = residual
-        Threads.parallelFor(count, minimumChunk: parallelThreshold) { range in
-            for i in range { x[i] = max(x[i] + residual[i], 0) }
-        }
-    }
-
     /// `x = gamma * x + residual`, the end of both DANet attention modules.
     public static func scaleAdd(_ x: UnsafeMutablePointer<Float>, gamma: Float, _ residual: UnsafePointer<Float>, count: Int) {
         nonisolated(unsafe) let x = x, residual = residual
@@ -45,6 +20,22 @@ public enum Elementwise {
         nonisolated(unsafe) let x = x, y = y
         Threads.parallelFor(count, minimumChunk: parallelThreshold) { range in
             for i in range { x[i] += y[i] }
+        }
+    }
+
+    /// A GEMM epilogue as a separate pass, for backends that cannot run it in the product.
+    static func apply(_ e: Gemm.Epilogue, to c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, stride: Int) {
+        nonisolated(unsafe) let c = c, bias = e.bias, residual = e.residual
+        let (residualStride, relu) = (e.residualStride, e.relu)
+        Threads.parallelFor(rows, minimumChunk: max(1, parallelThreshold / max(columns, 1))) { range in
+            for i in range {
+                let row = c + i * stride, shift = bias?[i] ?? 0
+                let shortcut = residual.map { $0 + i * residualStride }
+                for j in 0..<columns {
+                    let value = row[j] + shift + (shortcut?[j] ?? 0)
+                    row[j] = relu ? max(value, 0) : value
+                }
+            }
         }
     }
 }

@@ -36,23 +36,58 @@ public struct PackedMatrix: Sendable {
 }
 
 extension Gemm {
-    /// `c = alpha * a * op(b) + beta * c` with a packed: a is m x k, op(b) k x n, c m x n (row-major).
+    /// What a product does to its final sums before storing them, in this order: add bias[i] to
+    /// row i, add residual[i * residualStride + j], apply ReLU. A convolution's bias, its
+    /// bottleneck's shortcut and its activation, without another pass over the output.
+    public struct Epilogue {
+        public var bias: UnsafePointer<Float>?
+        public var residual: UnsafePointer<Float>?
+        public var residualStride: Int
+        public var relu: Bool
+
+        public init(bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil, residualStride: Int = 0,
+                    relu: Bool = false) {
+            self.bias = bias
+            self.residual = residual
+            self.residualStride = residualStride
+            self.relu = relu
+        }
+
+        var isEmpty: Bool { bias == nil && residual == nil && !relu }
+
+        /// The same epilogue for the block of C from `row`, `column`.
+        func offset(row: Int, column: Int) -> Epilogue {
+            Epilogue(bias: bias.map { $0 + row }, residual: residual.map { $0 + row * residualStride + column },
+                     residualStride: residualStride, relu: relu)
+        }
+    }
+
+    /// `c = alpha * a * op(b) + beta * c`, then `epilogue`, with a packed: a is m x k, op(b) k x n,
+    /// c m x n (row-major).
     public static func multiply(_ a: PackedMatrix, transposeB: Bool = false, n: Int, alpha: Float = 1,
-                                b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+                                b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                epilogue: Epilogue? = nil) {
         let (m, k) = (a.rows, a.columns)
         guard m > 0, n > 0 else { return }
+        let epilogue = epilogue?.isEmpty == false ? epilogue : nil
         a.storage.withUnsafeBufferPointer { packed in
             guard a.backend == .avx512 else {
                 multiply(transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: packed.baseAddress!, lda: k,
                          b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, backend: .openBLAS)
+                if let epilogue { Elementwise.apply(epilogue, to: c, rows: m, columns: n, stride: ldc) }
                 return
             }
             let (bRow, bColumn) = transposeB ? (1, ldb) : (ldb, 1)
-            nonisolated(unsafe) let packed = packed.baseAddress!, b = b, c = c
+            nonisolated(unsafe) let packed = packed.baseAddress!, b = b, c = c, epilogue = epilogue
             split(m: m, n: n) { rows, columns in
-                danet_gemm_avx512_packed(rows.count, columns.count, k, alpha, packed, m, rows.lowerBound,
-                                         b + columns.lowerBound * bColumn, bRow, bColumn,
-                                         beta, c + rows.lowerBound * ldc + columns.lowerBound, ldc)
+                let run = { (tail: UnsafePointer<DanetEpilogue>?) in
+                    danet_gemm_avx512_packed(rows.count, columns.count, k, alpha, packed, m, rows.lowerBound,
+                                             b + columns.lowerBound * bColumn, bRow, bColumn,
+                                             beta, c + rows.lowerBound * ldc + columns.lowerBound, ldc, tail)
+                }
+                guard let e = epilogue?.offset(row: rows.lowerBound, column: columns.lowerBound) else { return run(nil) }
+                let part = DanetEpilogue(bias: e.bias, residual: e.residual, residual_ld: e.residualStride, relu: e.relu ? 1 : 0)
+                withUnsafePointer(to: part) { run($0) }
             }
         }
     }
@@ -76,7 +111,7 @@ extension Gemm {
             for i in items {
                 batch[i].storage.withUnsafeBufferPointer { packed in
                     danet_gemm_avx512_packed(first.rows, n, first.columns, 1, packed.baseAddress!, first.rows, 0,
-                                             b + i * bStride, ldb, 1, 0, c + i * cStride, ldc)
+                                             b + i * bStride, ldb, 1, 0, c + i * cStride, ldc, nil)
                 }
             }
         }

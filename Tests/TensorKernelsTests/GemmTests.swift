@@ -90,4 +90,39 @@ struct GemmTests {
             #expect(!slackTouched, "\(label) wrote outside the n columns of C")
         }
     }
+
+    /// The epilogue the convolutions use (bias per row, a residual, ReLU) against the same
+    /// computed in float64, with the product split by rows (n = 200) and by columns (n = 700).
+    @Test("packed product with bias, residual and ReLU", arguments: backends, [200, 700])
+    func epilogue(backend: Gemm.Backend, n: Int) {
+        let (m, k) = (13, 70)
+        let a = (0..<(m * k)).map { Float(($0 * 37) % 19 - 9) / 9 }, b = (0..<(k * n)).map { Float(($0 * 11) % 23 - 11) / 11 }
+        let bias = (0..<m).map { Float($0 % 5) - 2 }, residual = (0..<(m * n)).map { Float(($0 * 7) % 13 - 6) / 3 }
+        var c = [Float](repeating: .nan, count: m * n)
+        Threads.set(2)
+        defer { Threads.set(1) }
+        let packed = PackedMatrix(rows: m, columns: k, values: a, backend: backend)
+        b.withUnsafeBufferPointer { bp in
+            bias.withUnsafeBufferPointer { biasPointer in
+                residual.withUnsafeBufferPointer { rp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        Gemm.multiply(packed, n: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n,
+                                      epilogue: Gemm.Epilogue(bias: biasPointer.baseAddress!, residual: rp.baseAddress!,
+                                                              residualStride: n, relu: true))
+                    }
+                }
+            }
+        }
+        var maxDiff = 0.0
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
+                let expected = max(sum + Double(bias[i]) + Double(residual[i * n + j]), 0)
+                let diff = abs(Double(c[i * n + j]) - expected)
+                maxDiff = diff.isNaN ? .infinity : max(maxDiff, diff)
+            }
+        }
+        #expect(maxDiff <= 1e-5 * Double(k), "\(backend) n \(n): max|diff| \(maxDiff)")
+    }
 }

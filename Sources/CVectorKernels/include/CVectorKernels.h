@@ -23,12 +23,22 @@ long danet_gemm_packed_size(long m, long k);
 /// for weights that multiply many inputs, so no product packs them again.
 void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, float *packed);
 
+/// What the packed product does to its final sums before storing them, in this order: add
+/// bias[i] to row i, add residual[i * residual_ld + j], clamp at 0. Null pointers skip a step.
+typedef struct {
+    const float *bias;
+    const float *residual;
+    long residual_ld;
+    int relu;
+} DanetEpilogue;
+
 /// `danet_gemm_avx512` with A from `danet_gemm_pack` (of an m_total x k matrix): rows
-/// [first_row, first_row + m) of it, where first_row is a multiple of DANET_GEMM_MR.
+/// [first_row, first_row + m) of it, where first_row is a multiple of DANET_GEMM_MR. `epilogue`
+/// (or null) is relative to this part: its bias and residual start at the part's first row and column.
 void danet_gemm_avx512_packed(long m, long n, long k, float alpha,
                               const float *packed, long m_total, long first_row,
                               const float *b, long b_row, long b_col,
-                              float beta, float *c, long ldc);
+                              float beta, float *c, long ldc, const DanetEpilogue *epilogue);
 
 /// Rows and columns of one register tile: callers split work on multiples of these.
 enum { DANET_GEMM_MR = 6, DANET_GEMM_NR = 64 };
