@@ -41,6 +41,7 @@ let package = Package(
                 "TensorKernels",
                 "ImageIO",
                 "Segmentation",
+                "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/default-street-danet.pth")]
@@ -56,6 +57,8 @@ let package = Package(
 
         // System libraries (Debian: libzip-dev, libopenblas-dev, libpng-dev, libturbojpeg0-dev)
 
+        /// glibc's <malloc.h>, for mallopt (part of libc: nothing to install or link).
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CLibZip", pkgConfig: "libzip",
             providers: [.apt(["libzip-dev"])]

@@ -3,6 +3,7 @@ import DANetModel
 import TorchArchive
 
 #if canImport(Glibc)
+import CMalloc
 import Glibc
 #endif
 
@@ -13,6 +14,22 @@ struct Danet: ParsableCommand {
         abstract: "Load PyTorch checkpoints without Python and run DANet on the CPU.",
         subcommands: [Inspect.self, Convert.self, Infer.self, Segment.self, Evaluate.self]
     )
+
+    static func main() {
+        keepFreedMemory()
+        main(nil)
+    }
+
+    /// A forward pass frees and allocates activations of the same few sizes, layer after layer. By
+    /// default glibc maps each large one afresh and unmaps it when freed, so every layer pays page
+    /// faults and zeroing again (measured: 3 to 5% of a forward pass). Served from the heap and
+    /// not trimmed, freed activations are reused instead, for 20 to 60 MB more peak RSS.
+    static func keepFreedMemory() {
+        #if canImport(Glibc)
+        _ = mallopt(M_MMAP_THRESHOLD, Int32.max)
+        _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
+        #endif
+    }
 }
 
 /// Runs `body`; a library error becomes one line on stderr and exit status 1, with no stack trace.
