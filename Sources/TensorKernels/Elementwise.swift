@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CVectorKernels
 
 /// Per-element passes over activations, fused where a layer needs several at once.
 public enum Elementwise {
@@ -46,26 +44,7 @@ public enum Softmax {
     public static func rows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
         nonisolated(unsafe) let x = x
         Threads.parallelFor(rows, minimumChunk: max(1, 16_384 / max(columns, 1))) { range in
-            for r in range { row(x + r * columns, columns: columns) }
+            for r in range { danet_softmax_row(x + r * columns, columns) }
         }
     }
-
-    @inline(__always)
-    static func row(_ row: UnsafeMutablePointer<Float>, columns: Int) {
-        var peak = -Float.infinity
-        for i in 0..<columns { peak = max(peak, row[i]) }
-        var sum: Float = 0
-        for i in 0..<columns {
-            let e = (row[i] - peak).exponential
-            row[i] = e
-            sum += e
-        }
-        let scale = 1 / sum
-        for i in 0..<columns { row[i] *= scale }
-    }
-}
-
-extension Float {
-    @inline(__always)
-    var exponential: Float { expf(self) }
 }

@@ -79,4 +79,7 @@ void danet_winograd4_output_row(const float *m, long stride, long tiles, float b
 void danet_winograd_filters(int tile, const float *weight, long in_channels, long out_first, long out_count,
                             long plane, float *u);
 
+/// Softmax of one row in place, the row maximum subtracted first as PyTorch does.
+void danet_softmax_row(float *row, long n);
+
 #endif
