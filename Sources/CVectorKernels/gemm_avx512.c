@@ -103,6 +103,20 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
     for (int i = 0; i < MR; i++)
 #pragma clang loop unroll(full)
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    // The tile of C is read at the end (beta or a residual): fetch it while the sums run.
+    if (beta != 0 || epilogue) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < NV; v++) _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);
+    }
+    if (epilogue && epilogue->residual) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < NV; v++)
+                _mm_prefetch((const char *)(epilogue->residual + i * epilogue->residual_ld + 16 * v), _MM_HINT_T0);
+    }
     for (long p = 0; p < kc; p++) {
         __m512 bv[NV];
 #pragma clang loop unroll(full)
