@@ -13,7 +13,7 @@
 #define NV (NR / 16)
 // KC x NR floats of B stay in the 48 KB L1 while A's MR-row panels stream from L2 (MC x KC of
 // them). MC and NC are whole numbers of panels, so the packing buffers hold every padded panel.
-#define KC 512
+#define KC DANET_GEMM_KC
 #define MC ((256 / MR) * MR)
 #define NC ((2048 / NR) * NR)
 

@@ -4,8 +4,6 @@
 // scratch rows, combined row-wise (Bᵀ), then column-wise (B) with stride-2 reads.
 #include "CVectorKernels.h"
 
-#include <stdlib.h>
-
 #define CLONES __attribute__((target_clones("avx512f", "default")))
 
 // The larger of what the two tile sizes need: F(4x4, 3x3) input rows, 7 * (4 * tiles + 2).
@@ -213,32 +211,30 @@ static const double filter_transform4[6][3] = {
     {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
 
 CLONES
-void danet_winograd_filters(int tile, const float *weight, long in_channels, long out_first, long out_count,
-                            long plane, float *u) {
-    const int size = tile + 2, positions = size * size;
+void danet_winograd_filters(int tile, int position, const float *weight, long in_channels, long out_channels,
+                            long out_first, long out_count, float *u, int packed) {
+    const int size = tile + 2, i = position / size, j = position % size;
     const double (*g)[3] = tile == 4 ? filter_transform4 : filter_transform2;
-    // U[i][j] = sum over taps (p, q) of G[i][p] G[j][q] w[p][q]: a 9-term combination per position,
-    // summed in double (no rounding of its own), vectorised across input channels.
-    double coefficient[36][9];
-    for (int i = 0; i < size; i++)
-        for (int j = 0; j < size; j++)
-            for (int p = 0; p < 3; p++)
-                for (int q = 0; q < 3; q++) coefficient[i * size + j][p * 3 + q] = g[i][p] * g[j][q];
-    float *taps = malloc(sizeof(float) * 9 * (size_t)in_channels);
-    if (!taps) abort();
+    // U[i][j] = sum over taps (p, q) of G[i][p] G[j][q] w[p][q], summed in double: the transform
+    // adds no rounding of its own beyond the final float32.
+    double coefficient[9];
+    for (int p = 0; p < 3; p++)
+        for (int q = 0; q < 3; q++) coefficient[p * 3 + q] = g[i][p] * g[j][q];
     for (long k = out_first; k < out_first + out_count; k++) {
-        const float *w = weight + k * in_channels * 9;
-        for (long c = 0; c < in_channels; c++)
-            for (int t = 0; t < 9; t++) taps[t * in_channels + c] = w[c * 9 + t];
-        for (int xi = 0; xi < positions; xi++) {
-            const double *restrict cf = coefficient[xi];
-            float *restrict out = u + xi * plane + k * in_channels;
+        const float *restrict w = weight + k * in_channels * 9;
+        float *restrict row = u + k * in_channels;
+        if (packed) {
             for (long c = 0; c < in_channels; c++) {
                 double sum = 0;
-                for (int t = 0; t < 9; t++) sum += cf[t] * taps[t * in_channels + c];
-                out[c] = (float)sum;
+                for (int t = 0; t < 9; t++) sum += coefficient[t] * w[c * 9 + t];
+                u[danet_gemm_packed_offset(out_channels, in_channels, k, c)] = (float)sum;
+            }
+        } else {
+            for (long c = 0; c < in_channels; c++) {
+                double sum = 0;
+                for (int t = 0; t < 9; t++) sum += coefficient[t] * w[c * 9 + t];
+                row[c] = (float)sum;
             }
         }
     }
-    free(taps);
 }

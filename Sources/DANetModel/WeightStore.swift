@@ -61,7 +61,10 @@ final class WeightStore {
         }
         taken.insert(name)
         do {
-            return try entry.tensor.floats()
+            let values = try entry.tensor.floats()
+            // The copy is what the model keeps: the file's pages need not stay resident beside it.
+            entry.tensor.storage.releasePages()
+            return values
         } catch let error as ArchiveError {
             throw ModelError(.unrecognized, file: file, "tensor '\(entry.name)': \(error.description)")
         }

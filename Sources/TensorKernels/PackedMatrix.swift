@@ -28,6 +28,20 @@ public struct PackedMatrix: Sendable {
         }
     }
 
+    /// A zeroed matrix in the backend's layout that `fill` writes: it gets the storage and whether
+    /// the layout is the AVX-512 kernel's panels (`danet_gemm_packed_offset`) or row-major.
+    init(rows: Int, columns: Int, backend: Gemm.Backend, fill: (UnsafeMutablePointer<Float>, Bool) -> Void) {
+        self.rows = rows
+        self.columns = columns
+        self.backend = backend
+        let count = backend == .avx512 ? danet_gemm_packed_size(rows, columns) : rows * columns
+        storage = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            buffer.initialize(repeating: 0)
+            fill(buffer.baseAddress!, backend == .avx512)
+            initialized = count
+        }
+    }
+
     /// Packs a row-major array of `rows` x `columns` values.
     public init(rows: Int, columns: Int, values: [Float], backend: Gemm.Backend = Gemm.backend) {
         precondition(values.count == rows * columns, "\(values.count) values for a \(rows) x \(columns) matrix")

@@ -1,5 +1,4 @@
 import CVectorKernels
-import Synchronization
 
 /// Winograd F(2x2, 3x3) and F(4x4, 3x3) for 3x3 convolutions with stride 1 and padding equal to
 /// the dilation.
@@ -38,27 +37,19 @@ public enum Winograd {
     /// - Parameter weight: (outChannels, inChannels, 3, 3).
     public static func transformWeights(_ weight: [Float], outChannels: Int, inChannels: Int, tile: Tile,
                                         backend: Gemm.Backend = Gemm.backend) -> Weights {
-        let positions = tile.positions, plane = outChannels * inChannels
-        // Every element is written by the transform, so the buffer starts uninitialised.
-        let u = [Float](unsafeUninitializedCapacity: positions * plane) { out, count in
-            weight.withUnsafeBufferPointer { w in
-                nonisolated(unsafe) let w = w.baseAddress!, out = out.baseAddress!
-                Threads.parallelFor(outChannels) { outputs in
-                    danet_winograd_filters(Int32(tile.rawValue), w, inChannels, outputs.lowerBound, outputs.count, plane, out)
+        // One position at a time, written straight into its packed matrix: no full-size copy of
+        // all positions exists beside the result.
+        let matrices = weight.withUnsafeBufferPointer { w in
+            nonisolated(unsafe) let w = w.baseAddress!
+            return (0..<tile.positions).map { position in
+                PackedMatrix(rows: outChannels, columns: inChannels, backend: backend) { storage, packed in
+                    nonisolated(unsafe) let storage = storage
+                    Threads.parallelFor(outChannels) { outputs in
+                        danet_winograd_filters(Int32(tile.rawValue), Int32(position), w, inChannels, outChannels,
+                                               outputs.lowerBound, outputs.count, storage, packed ? 1 : 0)
+                    }
                 }
             }
-            count = positions * plane
-        }
-        let matrices = u.withUnsafeBufferPointer { u in
-            nonisolated(unsafe) let u = u.baseAddress!
-            let packed = Mutex([PackedMatrix?](repeating: nil, count: positions))
-            Threads.parallelFor(positions) { range in
-                for xi in range {
-                    let matrix = PackedMatrix(rows: outChannels, columns: inChannels, values: u + xi * plane, backend: backend)
-                    packed.withLock { $0[xi] = matrix }
-                }
-            }
-            return packed.withLock { $0.map { $0! } }
         }
         return Weights(tile: tile, matrices: matrices)
     }

@@ -62,6 +62,16 @@ public final class MappedFile: @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, 22 /* MADV_POPULATE_READ */)
     }
 
+    /// Gives the pages under `range` back to the system (`MADV_DONTNEED`): a loader that has copied
+    /// them no longer carries them in its resident set. The map stays valid; a later read faults
+    /// them in again from the file.
+    func release(_ range: Range<Int>) {
+        guard let base, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = range.lowerBound / page * page, end = min(count, (range.upperBound + page - 1) / page * page)
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     static func systemError() -> String {
         String(cString: strerror(errno))
     }
@@ -106,5 +116,10 @@ public struct ByteRegion: Sendable {
 
     func prefault() {
         if case .mapped(let file, let range) = backing { file.prefault(range) }
+    }
+
+    /// See `MappedFile.release`; bytes held in memory stay.
+    func releasePages() {
+        if case .mapped(let file, let range) = backing { file.release(range) }
     }
 }

@@ -39,6 +39,16 @@ public final class TorchStorage: @unchecked Sendable {
         self.bigEndian = bigEndian
     }
 
+    /// Drops the storage's pages of a memory-mapped file from the resident set once they have been
+    /// copied; reading them again still works (from the file). Storages held in memory stay.
+    public func releasePages() {
+        switch source {
+        case .region(let region)?: region.releasePages()
+        case .view(let base, _)?: base.releasePages()
+        case .inflated?, nil: return
+        }
+    }
+
     /// The storage's bytes, in the file's byte order.
     /// - Throws: `ArchiveError` if the bytes cannot be produced (a deflated entry that fails to inflate).
     public func bytes() throws -> ByteRegion {

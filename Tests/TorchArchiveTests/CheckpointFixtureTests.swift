@@ -46,6 +46,18 @@ struct CheckpointFixtureTests {
         #expect(try checkpoint.stateDict().first?.name == "module.conv1.weight")
     }
 
+    @Test("tensors read the same after their pages are released", arguments: ["legacy.pth", "legacy_views.pth", "zip_deflated.pth", "shapes.pth"])
+    func releasedPagesReadAgain(file: String) throws {
+        let checkpoint = try Checkpoint.open(Fixtures.path("archive/" + file))
+        for entry in try checkpoint.stateDict() where !entry.tensor.dtype.isComplex {
+            let before = try entry.tensor.floats()
+            entry.tensor.storage.releasePages()
+            let after = try entry.tensor.floats()
+            let same = before.elementsEqual(after) { $0 == $1 || ($0.isNaN && $1.isNaN) }
+            #expect(same, "\(file): \(entry.name) changed after its pages were released")
+        }
+    }
+
     @Test("finds the state dict of official and mmseg wrappers")
     func findsWrappedStateDict() throws {
         for file in ["official_like.pth.tar", "mmseg_like.pth"] {

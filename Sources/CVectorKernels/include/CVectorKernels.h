@@ -40,8 +40,16 @@ void danet_gemm_avx512_packed(long m, long n, long k, float alpha,
                               const float *b, long b_row, long b_col,
                               float beta, float *c, long ldc, const DanetEpilogue *epilogue);
 
-/// Rows and columns of one register tile: callers split work on multiples of these.
-enum { DANET_GEMM_MR = 6, DANET_GEMM_NR = 64 };
+/// Rows and columns of one register tile (callers split work on multiples of these), and the
+/// depth of one packed block.
+enum { DANET_GEMM_MR = 6, DANET_GEMM_NR = 64, DANET_GEMM_KC = 512 };
+
+/// Where `danet_gemm_pack` puts element (row, col) of an m x k matrix.
+static inline long danet_gemm_packed_offset(long m, long k, long row, long col) {
+    const long pc = col / DANET_GEMM_KC * DANET_GEMM_KC, kc = k - pc < DANET_GEMM_KC ? k - pc : DANET_GEMM_KC;
+    const long padded = (m + DANET_GEMM_MR - 1) / DANET_GEMM_MR * DANET_GEMM_MR;
+    return pc * padded + (row / DANET_GEMM_MR) * kc * DANET_GEMM_MR + (col - pc) * DANET_GEMM_MR + row % DANET_GEMM_MR;
+}
 
 /// Floats of scratch the Winograd row transforms (either tile size) need for a row of `tiles` tiles.
 long danet_winograd_scratch(long tiles);
@@ -73,11 +81,12 @@ void danet_winograd4_output_row(const float *m, long stride, long tiles, float b
                                 float *out, long height, long width, long dilation,
                                 long a, long b, long tile_row, float *scratch);
 
-/// U = G w Gᵀ for output channels [out_first, out_first + out_count) and every input channel of
-/// 3x3 filters `weight` (out, in, 3, 3); value ξ of pair (k, c) goes to u[ξ * plane + k * in_channels + c].
-/// `tile` is 2 or 4.
-void danet_winograd_filters(int tile, const float *weight, long in_channels, long out_first, long out_count,
-                            long plane, float *u);
+/// Value `position` of U = G w Gᵀ for output channels [out_first, out_first + out_count) and every
+/// input channel of 3x3 filters `weight` (out_channels, in_channels, 3, 3): the (out_channels x
+/// in_channels) matrix `u`, row-major, or laid out as `danet_gemm_pack` would when `packed` is
+/// non-zero (its padding rows are left as they are). `tile` is 2 or 4.
+void danet_winograd_filters(int tile, int position, const float *weight, long in_channels, long out_channels,
+                            long out_first, long out_count, float *u, int packed);
 
 /// Softmax of one row in place, the row maximum subtracted first as PyTorch does.
 void danet_softmax_row(float *row, long n);
