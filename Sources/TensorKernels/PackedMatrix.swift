@@ -6,39 +6,44 @@ public struct PackedMatrix: Sendable {
     public let rows: Int
     public let columns: Int
     public let backend: Gemm.Backend
-    let storage: [Float]
+    let storage: Storage
+
+    /// Floats owned by one matrix. Written while the matrix is built, read-only afterwards, so it
+    /// is shared across threads freely.
+    final class Storage: @unchecked Sendable {
+        let pointer: UnsafeMutablePointer<Float>
+        let count: Int
+
+        init(zeros count: Int) {
+            self.count = count
+            pointer = .allocate(capacity: max(count, 1))
+            pointer.initialize(repeating: 0, count: count)
+        }
+
+        deinit { pointer.deallocate() }
+    }
+
+    /// True when the storage is the AVX-512 kernel's panels (`danet_gemm_packed_offset`), false
+    /// when it is row-major.
+    var isPanelLayout: Bool { backend == .avx512 }
+
+    /// A zero matrix in the backend's layout, for a builder that writes its storage directly.
+    init(zeros rows: Int, columns: Int, backend: Gemm.Backend) {
+        self.rows = rows
+        self.columns = columns
+        self.backend = backend
+        storage = Storage(zeros: backend == .avx512 ? danet_gemm_packed_size(rows, columns) : rows * columns)
+    }
 
     /// Packs `rows` x `columns` values, row-major with `rowStride` between rows.
     public init(rows: Int, columns: Int, values: UnsafePointer<Float>, rowStride: Int? = nil, backend: Gemm.Backend = Gemm.backend) {
-        self.rows = rows
-        self.columns = columns
-        self.backend = backend
-        let stride = rowStride ?? columns
+        self.init(zeros: rows, columns: columns, backend: backend)
+        let stride = rowStride ?? columns, out = storage.pointer
         switch backend {
         case .avx512:
-            storage = [Float](unsafeUninitializedCapacity: danet_gemm_packed_size(rows, columns)) { buffer, count in
-                danet_gemm_pack(rows, columns, values, stride, 1, buffer.baseAddress!)
-                count = buffer.count
-            }
+            danet_gemm_pack(rows, columns, values, stride, 1, out)
         case .openBLAS:
-            storage = [Float](unsafeUninitializedCapacity: rows * columns) { buffer, count in
-                for r in 0..<rows { (buffer.baseAddress! + r * columns).update(from: values + r * stride, count: columns) }
-                count = rows * columns
-            }
-        }
-    }
-
-    /// A zeroed matrix in the backend's layout that `fill` writes: it gets the storage and whether
-    /// the layout is the AVX-512 kernel's panels (`danet_gemm_packed_offset`) or row-major.
-    init(rows: Int, columns: Int, backend: Gemm.Backend, fill: (UnsafeMutablePointer<Float>, Bool) -> Void) {
-        self.rows = rows
-        self.columns = columns
-        self.backend = backend
-        let count = backend == .avx512 ? danet_gemm_packed_size(rows, columns) : rows * columns
-        storage = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            buffer.initialize(repeating: 0)
-            fill(buffer.baseAddress!, backend == .avx512)
-            initialized = count
+            for r in 0..<rows { (out + r * columns).update(from: values + r * stride, count: columns) }
         }
     }
 
@@ -84,15 +89,15 @@ extension Gemm {
         let (m, k) = (a.rows, a.columns)
         guard m > 0, n > 0 else { return }
         let epilogue = epilogue?.isEmpty == false ? epilogue : nil
-        a.storage.withUnsafeBufferPointer { packed in
+        withExtendedLifetime(a.storage) {
             guard a.backend == .avx512 else {
-                multiply(transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: packed.baseAddress!, lda: k,
+                multiply(transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a.storage.pointer, lda: k,
                          b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, backend: .openBLAS)
                 if let epilogue { Elementwise.apply(epilogue, to: c, rows: m, columns: n, stride: ldc) }
                 return
             }
             let (bRow, bColumn) = transposeB ? (1, ldb) : (ldb, 1)
-            nonisolated(unsafe) let packed = packed.baseAddress!, b = b, c = c, epilogue = epilogue
+            nonisolated(unsafe) let packed = a.storage.pointer, b = b, c = c, epilogue = epilogue
             split(m: m, n: n) { rows, columns in
                 let run = { (tail: UnsafePointer<DanetEpilogue>?) in
                     danet_gemm_avx512_packed(rows.count, columns.count, k, alpha, packed, m, rows.lowerBound,
@@ -123,8 +128,8 @@ extension Gemm {
         nonisolated(unsafe) let b = b, c = c
         Threads.parallelFor(batch.count) { items in
             for i in items {
-                batch[i].storage.withUnsafeBufferPointer { packed in
-                    danet_gemm_avx512_packed(first.rows, n, first.columns, 1, packed.baseAddress!, first.rows, 0,
+                withExtendedLifetime(batch[i].storage) {
+                    danet_gemm_avx512_packed(first.rows, n, first.columns, 1, batch[i].storage.pointer, first.rows, 0,
                                              b + i * bStride, ldb, 1, 0, c + i * cStride, ldc, nil)
                 }
             }

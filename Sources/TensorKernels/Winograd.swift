@@ -37,17 +37,17 @@ public enum Winograd {
     /// - Parameter weight: (outChannels, inChannels, 3, 3).
     public static func transformWeights(_ weight: [Float], outChannels: Int, inChannels: Int, tile: Tile,
                                         backend: Gemm.Backend = Gemm.backend) -> Weights {
-        // One position at a time, written straight into its packed matrix: no full-size copy of
-        // all positions exists beside the result.
-        let matrices = weight.withUnsafeBufferPointer { w in
+        // Written straight into the packed matrices, all positions of a row of filters at a time:
+        // no full-size copy exists beside the result, and each filter is read once.
+        let matrices = (0..<tile.positions).map { _ in PackedMatrix(zeros: outChannels, columns: inChannels, backend: backend) }
+        nonisolated(unsafe) let outputs: [UnsafeMutablePointer<Float>?] = matrices.map { $0.storage.pointer }
+        weight.withUnsafeBufferPointer { w in
             nonisolated(unsafe) let w = w.baseAddress!
-            return (0..<tile.positions).map { position in
-                PackedMatrix(rows: outChannels, columns: inChannels, backend: backend) { storage, packed in
-                    nonisolated(unsafe) let storage = storage
-                    Threads.parallelFor(outChannels) { outputs in
-                        danet_winograd_filters(Int32(tile.rawValue), Int32(position), w, inChannels, outChannels,
-                                               outputs.lowerBound, outputs.count, storage, packed ? 1 : 0)
-                    }
+            outputs.withUnsafeBufferPointer { targets in
+                nonisolated(unsafe) let targets = targets.baseAddress!
+                Threads.parallelFor(outChannels) { rows in
+                    danet_winograd_filters(Int32(tile.rawValue), w, inChannels, outChannels, rows.lowerBound, rows.count,
+                                           targets, matrices[0].isPanelLayout ? 1 : 0)
                 }
             }
         }

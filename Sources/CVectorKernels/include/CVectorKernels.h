@@ -81,12 +81,12 @@ void danet_winograd4_output_row(const float *m, long stride, long tiles, float b
                                 float *out, long height, long width, long dilation,
                                 long a, long b, long tile_row, float *scratch);
 
-/// Value `position` of U = G w Gᵀ for output channels [out_first, out_first + out_count) and every
-/// input channel of 3x3 filters `weight` (out_channels, in_channels, 3, 3): the (out_channels x
-/// in_channels) matrix `u`, row-major, or laid out as `danet_gemm_pack` would when `packed` is
-/// non-zero (its padding rows are left as they are). `tile` is 2 or 4.
-void danet_winograd_filters(int tile, int position, const float *weight, long in_channels, long out_channels,
-                            long out_first, long out_count, float *u, int packed);
+/// U = G w Gᵀ for output channels [out_first, out_first + out_count) and every input channel of
+/// 3x3 filters `weight` (out_channels, in_channels, 3, 3): value ξ of every (output, input) pair
+/// goes to the (out_channels x in_channels) matrix u[ξ], row-major, or laid out as
+/// `danet_gemm_pack` would when `packed` is non-zero (padding rows untouched). `tile` is 2 or 4.
+void danet_winograd_filters(int tile, const float *weight, long in_channels, long out_channels,
+                            long out_first, long out_count, float *const *u, int packed);
 
 /// Softmax of one row in place, the row maximum subtracted first as PyTorch does.
 void danet_softmax_row(float *row, long n);
