@@ -1,7 +1,7 @@
-// A Goto-style single-precision GEMM for AVX-512: B is packed into NR-column panels (kept in L1
-// during a sweep over rows), A into MR-row panels (L2), and an MR x NR register tile accumulates
-// in 16 zmm registers. The system OpenBLAS may be pinned to an AVX2 core type, which halves the
-// rate on CPUs with 512-bit FMA units; this kernel is used only where the CPU reports AVX-512F.
+// A Goto-style single-precision GEMM for AVX-512: B is packed into NR-column panels, A into
+// MR-row panels (or packed once, for weights), and a 6 x 64 register tile accumulates in 24 zmm
+// registers. The system OpenBLAS may be pinned to an AVX2 core type, which halves the rate on CPUs
+// with 512-bit FMA units; this kernel is used only where the CPU reports AVX-512F.
 #include "CVectorKernels.h"
 
 #include <immintrin.h>
@@ -11,8 +11,9 @@
 #define MR DANET_GEMM_MR
 #define NR DANET_GEMM_NR
 #define NV (NR / 16)
-// KC x NR floats of B stay in the 48 KB L1 while A's MR-row panels stream from L2 (MC x KC of
-// them). MC and NC are whole numbers of panels, so the packing buffers hold every padded panel.
+// A deep KC (a 128 KB panel of B, swept from L2) measured faster here than panels sized for the
+// 48 KB L1: the C tile is loaded and stored once per KC. MC and NC are whole numbers of panels, so
+// the packing buffers hold every padded panel.
 #define KC DANET_GEMM_KC
 #define MC ((256 / MR) * MR)
 #define NC ((2048 / NR) * NR)

@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-/// 1 when this CPU runs the AVX-512 kernel (checked once, at run time).
+/// 1 when this CPU can run the AVX-512 kernel (asked of the CPU at run time).
 int danet_gemm_avx512_available(void);
 
 /// C = alpha * A B + beta * C on one thread, with AVX-512.
@@ -58,7 +58,8 @@ long danet_winograd_scratch(long tiles);
 ///
 /// The tiles lie on the sub-grid of rows a, a + dilation, ... and columns b, b + dilation, ...
 /// (a dilated 3x3 convolution is an ordinary one there), tile row `tile_row`, padding 1 on the
-/// sub-grid; a row may start part-way, at b = b0 + 2 * first * dilation. Value ξ (0..<16) of tile t goes to v[ξ * stride + t]. Vectorised for the CPU it runs on.
+/// sub-grid; a row may start part-way, at b = b0 + 2 * first * dilation. Value ξ (0..<16) of
+/// tile t goes to v[ξ * stride + t]. Vectorised for the CPU it runs on.
 void danet_winograd_input_row(const float *plane, long height, long width, long dilation,
                               long a, long b, long tile_row, long tiles,
                               float *v, long stride, float *scratch);
