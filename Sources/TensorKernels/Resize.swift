@@ -27,18 +27,29 @@ public enum Resize {
         }
     }
 
+    /// Rows `rows` of every plane. Each needed input row is first resized along x (and kept while
+    /// consecutive output rows use it), then two such rows are blended along y: the same products
+    /// in the same order as PyTorch, with contiguous loops instead of a coordinate per element.
     static func bilinearRows(_ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int, output: UnsafeMutablePointer<Float>,
                              outHeight: Int, outWidth: Int, alignCorners: Bool, rows: Range<Int>) {
-        for oy in rows {
-            let (y0, y1, h0, h1) = source(oy, inSize: height, outSize: outHeight, alignCorners: alignCorners)
-            for ox in 0..<outWidth {
-                let (x0, x1, w0, w1) = source(ox, inSize: width, outSize: outWidth, alignCorners: alignCorners)
-                for plane in 0..<planes {
-                    let p = input + plane * height * width
-                    let top = w0 * p[y0 * width + x0] + w1 * p[y0 * width + x1]
-                    let bottom = w0 * p[y1 * width + x0] + w1 * p[y1 * width + x1]
-                    output[plane * outHeight * outWidth + oy * outWidth + ox] = h0 * top + h1 * bottom
+        let columns = (0..<outWidth).map { source($0, inSize: width, outSize: outWidth, alignCorners: alignCorners) }
+        var top = [Float](repeating: 0, count: outWidth), bottom = [Float](repeating: 0, count: outWidth)
+        var rowsHeld = (-1, -1)
+        func resizeRow(_ row: UnsafePointer<Float>, into out: inout [Float]) {
+            for (ox, (x0, x1, w0, w1)) in columns.enumerated() { out[ox] = w0 * row[x0] + w1 * row[x1] }
+        }
+        for plane in 0..<planes {
+            let p = input + plane * height * width
+            rowsHeld = (-1, -1)
+            for oy in rows {
+                let (y0, y1, h0, h1) = source(oy, inSize: height, outSize: outHeight, alignCorners: alignCorners)
+                if rowsHeld != (y0, y1) {
+                    if rowsHeld.1 == y0 { swap(&top, &bottom) } else { resizeRow(p + y0 * width, into: &top) }
+                    resizeRow(p + y1 * width, into: &bottom)
+                    rowsHeld = (y0, y1)
                 }
+                let out = output + plane * outHeight * outWidth + oy * outWidth
+                for ox in 0..<outWidth { out[ox] = h0 * top[ox] + h1 * bottom[ox] }
             }
         }
     }
