@@ -86,3 +86,18 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzz targets (tools/fuzz builds them with DANET_FUZZ=1 and -sanitize=fuzzer): left out of every
+// other build, since libFuzzer supplies their main.
+if Context.environment["DANET_FUZZ"] == "1" {
+    let archive: [Target.Dependency] = ["TorchArchive", "FuzzSupport"]
+    package.targets += [
+        .target(name: "FuzzSupport", path: "tools/fuzzing/FuzzSupport"),
+        .executableTarget(name: "fuzz-pickle", dependencies: archive, path: "tools/fuzzing/fuzz-pickle"),
+        .executableTarget(name: "fuzz-zip", dependencies: archive, path: "tools/fuzzing/fuzz-zip"),
+        .executableTarget(name: "fuzz-legacy", dependencies: archive, path: "tools/fuzzing/fuzz-legacy"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: archive, path: "tools/fuzzing/fuzz-safetensors"),
+        .executableTarget(name: "fuzz-png", dependencies: ["ImageIO", "FuzzSupport"], path: "tools/fuzzing/fuzz-png"),
+        .executableTarget(name: "fuzz-jpeg", dependencies: ["ImageIO", "FuzzSupport"], path: "tools/fuzzing/fuzz-jpeg"),
+    ]
+}

@@ -2,23 +2,42 @@ import Foundation
 
 /// Reads PNG and JPEG files (by their bytes, not their names) and encodes PNG.
 public enum ImageFile {
+    /// The largest image read, in pixels (8192 x 8192; a Cityscapes frame has 2 million). A few
+    /// hundred bytes of header can claim any size, so the decoders check before they allocate.
+    public static let maxPixels = 1 << 26
+
+    /// Decodes PNG or JPEG bytes (told apart by their signature) as RGB; `name` is used in errors.
+    public static func decodeRGB(_ bytes: [UInt8], name: String) throws -> RGBImage {
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try PNGCodec.decodeRGB(bytes, file: name) }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEGCodec.decodeRGB(bytes, file: name) }
+        throw ImageError(file: name, "expected a PNG or JPEG image, found \(bytes.isEmpty ? "an empty file" : "other data")")
+    }
+
+    /// Decodes the bytes of an 8-bit single-channel PNG (a label map) as its raw values.
+    public static func decodeLabels(_ bytes: [UInt8], name: String) throws -> (width: Int, height: Int, values: [UInt8]) {
+        guard bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) else {
+            throw ImageError(file: name, "expected a PNG label map, found other data")
+        }
+        return try PNGCodec.decodeLabels(bytes, file: name)
+    }
+
+    /// Throws unless a `width` x `height` image is within `maxPixels`.
+    static func checkSize(_ width: Int, _ height: Int, file: String) throws {
+        guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).partialValue <= maxPixels,
+              width <= maxPixels, height <= maxPixels else {
+            throw ImageError(file: file, "expected an image of at most \(maxPixels) pixels, found \(width) x \(height)")
+        }
+    }
     /// Reads `path` as RGB: PNG of any bit depth and colour type (grey, palette, RGBA; alpha is
     /// dropped as OpenCV and mmseg do) or JPEG with its EXIF orientation applied.
     /// - Throws: `ImageError` naming the file for unreadable, corrupt or unsupported images.
     public static func readRGB(_ path: String) throws -> RGBImage {
-        let bytes = try contents(path)
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try PNGCodec.decodeRGB(bytes, file: path) }
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEGCodec.decodeRGB(bytes, file: path) }
-        throw ImageError(file: path, "expected a PNG or JPEG image, found \(bytes.isEmpty ? "an empty file" : "other data")")
+        try decodeRGB(try contents(path), name: path)
     }
 
     /// Reads an 8-bit single-channel PNG (a label map) as its raw values.
     public static func readLabels(_ path: String) throws -> (width: Int, height: Int, values: [UInt8]) {
-        let bytes = try contents(path)
-        guard bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) else {
-            throw ImageError(file: path, "expected a PNG label map, found other data")
-        }
-        return try PNGCodec.decodeLabels(bytes, file: path)
+        try decodeLabels(try contents(path), name: path)
     }
 
     static func contents(_ path: String) throws -> [UInt8] {

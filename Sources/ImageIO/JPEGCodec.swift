@@ -13,9 +13,7 @@ enum JPEGCodec {
         guard header == 0, width > 0, height > 0 else {
             throw ImageError(file: file, "expected a valid JPEG, found \(String(cString: tjGetErrorStr2(handle)))")
         }
-        guard Int(width) * Int(height) <= 1 << 28 else {
-            throw ImageError(file: file, "expected an image of at most 268 megapixels, found \(width) x \(height)")
-        }
+        try ImageFile.checkSize(Int(width), Int(height), file: file)
         var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 3)
         let status = source.withUnsafeMutableBufferPointer { input in
             pixels.withUnsafeMutableBufferPointer { output in

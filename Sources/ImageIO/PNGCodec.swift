@@ -43,7 +43,7 @@ enum PNGCodec {
             throw ImageError(file: file, "expected an 8-bit grey label PNG, found bit depth \(depth), colour type \(colour)")
         }
         image.format = gray
-        var values = [UInt8](repeating: 0, count: Int(image.width * image.height))
+        var values = [UInt8](repeating: 0, count: Int(image.width) * Int(image.height))
         try finish(&image, &values, file: file)
         return (Int(image.width), Int(image.height), values)
     }
@@ -70,9 +70,7 @@ enum PNGCodec {
     private static func begin(_ image: inout png_image, _ bytes: [UInt8], file: String) throws {
         let ok = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
         guard ok != 0 else { throw ImageError(file: file, "expected a valid PNG, found \(message(image))") }
-        guard image.width > 0, image.height > 0, Int(image.width) * Int(image.height) <= 1 << 28 else {
-            throw ImageError(file: file, "expected an image of at most 268 megapixels, found \(image.width) x \(image.height)")
-        }
+        try ImageFile.checkSize(Int(image.width), Int(image.height), file: file)
     }
 
     private static func finish<T>(_ image: inout png_image, _ buffer: inout [T], file: String) throws {

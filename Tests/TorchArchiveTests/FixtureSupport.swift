@@ -36,14 +36,18 @@ enum Fixtures {
 
     static func path(_ relative: String) -> String { root + "/" + relative }
 
-    static let archive: [String: ArchiveExpectation] = {
-        let url = URL(fileURLWithPath: path("archive/expected.json"))
+    static let archive = expectations("archive")
+    /// Fixtures/hostile/expected.json, written by tools/make_hostile_fixtures.py.
+    static let hostile = expectations("hostile")
+
+    static func expectations(_ folder: String) -> [String: ArchiveExpectation] {
+        let url = URL(fileURLWithPath: path(folder + "/expected.json"))
         do {
             return try JSONDecoder().decode([String: ArchiveExpectation].self, from: Data(contentsOf: url))
         } catch {
             fatalError("cannot read \(url.path): \(error)")
         }
-    }()
+    }
 
     static var validCases: [String] { archive.filter { $0.value.error == nil }.keys.sorted() }
     static var failingCases: [String] { archive.filter { $0.value.error != nil }.keys.sorted() }

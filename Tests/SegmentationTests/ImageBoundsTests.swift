@@ -1,0 +1,45 @@
+import Testing
+import ImageIO
+
+/// A few bytes of header can claim any image size: the decoders refuse what is over
+/// `ImageFile.maxPixels` before allocating for it.
+@Suite("Image size bounds")
+struct ImageBoundsTests {
+    /// A PNG whose IHDR claims `width` x `height` RGB pixels, with one empty IDAT: the header is
+    /// read in full, the pixels never exist.
+    static func pngHeader(width: UInt32, height: UInt32) -> [UInt8] {
+        func bigEndian(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) } }
+        func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+            let body = Array(type.utf8) + data
+            return bigEndian(UInt32(data.count)) + body + bigEndian(crc32(body))
+        }
+        let header = bigEndian(width) + bigEndian(height) + [8, 2, 0, 0, 0]
+        return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + chunk("IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])
+            + chunk("IEND", [])
+    }
+
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in bytes {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    @Test("a PNG claiming 100000 x 100000 pixels is refused in one line", arguments: [(100_000, 100_000), (1_000_000, 1)])
+    func hugePNG(width: Int, height: Int) {
+        let bytes = Self.pngHeader(width: UInt32(width), height: UInt32(height))
+        for decode in [{ try ImageFile.decodeRGB(bytes, name: "huge.png") as Any }, { try ImageFile.decodeLabels(bytes, name: "huge.png") as Any }] {
+            do {
+                _ = try decode()
+                Issue.record("a \(width) x \(height) PNG header decoded")
+            } catch {
+                let message = "\(error)"
+                #expect(message.contains("huge.png") && !message.contains("\n"), "\(message)")
+                // libpng itself refuses widths over a million; below that the bound here speaks.
+                if width < 1_000_000 { #expect(message.contains("at most \(ImageFile.maxPixels) pixels"), "\(message)") }
+            }
+        }
+    }
+}

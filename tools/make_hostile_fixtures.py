@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Writes Fixtures/hostile/: every code-execution payload in every form a checkpoint can take, and
+memo attacks, each with the error the reader must give (expected.json).
+
+    .venv/bin/python tools/make_hostile_fixtures.py
+
+Payloads call os.system, posix.system, builtins.eval or subprocess.Popen through GLOBAL + REDUCE
+(or INST / OBJ / STACK_GLOBAL) to create /tmp/danet-marker-hostile-<case>; the tests check that no
+such file ever appears. Pickles are assembled byte by byte and never unpickled here.
+"""
+
+import json
+import os
+import struct
+
+import torchlike
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "hostile")
+MARKER = "/tmp/danet-marker-hostile-"
+
+# (module, name, how the argument tuple is built for a command that touches `marker`)
+CALLABLES = [
+    ("os", "system", lambda marker: ("text", f"touch {marker}")),
+    ("posix", "system", lambda marker: ("text", f"touch {marker}")),
+    ("builtins", "eval", lambda marker: ("text", f"open('{marker}', 'w')")),
+    ("subprocess", "Popen", lambda marker: ("list", ["touch", marker])),
+]
+
+
+def argument(asm, kind, value, protocol):
+    """Pushes one call argument: a string, or a list of strings."""
+    def push(text):
+        if protocol == 0:
+            asm.text_string(text)
+        else:
+            asm.unicode(text)
+    if kind == "text":
+        push(value)
+    else:
+        asm.op(b"(" if protocol == 0 else b"]")
+        if protocol == 0:
+            asm.op(b"l")  # LIST from the mark: an empty list to append to
+        for item in value:
+            push(item)
+            asm.op(b"a")
+
+
+def reduce_pickle(module, name, kind, value, protocol=2, stack_global=False):
+    """{'x': module.name(arg)} through GLOBAL (or STACK_GLOBAL) + REDUCE."""
+    asm = torchlike.Asm(protocol)
+    asm.op(b"}").unicode("x")
+    if stack_global:
+        asm.unicode(module).unicode(name).op(b"\x93")
+    else:
+        asm.global_(module, name)
+    asm.op(b"(")
+    argument(asm, kind, value, protocol)
+    asm.op(b"tR").op(b"s")
+    return asm.stop()
+
+
+def inst_pickle(module, name, kind, value):
+    """Protocol 0 INST: MARK, arguments, then `i module\\nname\\n` calls the class."""
+    asm = torchlike.Asm(0).op(b"(")
+    argument(asm, kind, value, 0)
+    return asm.op(b"i", f"{module}\n{name}\n".encode()).stop()
+
+
+def obj_pickle(module, name, kind, value):
+    """Protocol 0/1 OBJ: MARK, the callable, arguments, then `o`."""
+    asm = torchlike.Asm(0).op(b"(").global_(module, name)
+    argument(asm, kind, value, 0)
+    return asm.op(b"o").stop()
+
+
+def torchscript_pickle(module, name, kind, value):
+    """A TorchScript module object whose attribute is the payload call."""
+    asm = torchlike.Asm(2).global_("__torch__", "M").op(b")\x81}(").unicode("training").op(b"\x88").unicode("hook")
+    asm.global_(module, name).op(b"(")
+    argument(asm, kind, value, 2)
+    return asm.op(b"tR").op(b"ub").stop()
+
+
+def zip_file(path, data_pkl, folder="archive", extra=()):
+    torchlike.write_zip(path, [(f"{folder}/data.pkl", data_pkl), (f"{folder}/byteorder", b"little"), *extra])
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name in os.listdir(OUT):
+        os.remove(os.path.join(OUT, name))
+    cases = {}
+
+    def case(name, writer, kind, contains):
+        file = name + (".pt" if name.startswith("torchscript") else ".pth")
+        writer(os.path.join(OUT, file))
+        cases[name] = {"file": file, "error": {"kind": kind, "contains": contains} if kind else None}
+
+    for module, name, make in CALLABLES:
+        tag = f"{module}_{name}".lower()
+        for form in ("zip", "legacy", "proto0_inst", "proto0_obj", "proto4_stack_global", "torchscript"):
+            marker = MARKER + f"{form}-{tag}"
+            kind, value = make(marker)
+            if form == "zip":
+                writer = lambda p, pk=reduce_pickle(module, name, kind, value): zip_file(p, pk)
+            elif form == "legacy":
+                writer = lambda p, pk=reduce_pickle(module, name, kind, value): torchlike.save_legacy_raw(p, pk, [])
+            elif form == "proto0_inst":
+                writer = lambda p, pk=inst_pickle(module, name, kind, value): zip_file(p, pk)
+            elif form == "proto0_obj":
+                writer = lambda p, pk=obj_pickle(module, name, kind, value): zip_file(p, pk)
+            elif form == "proto4_stack_global":
+                writer = lambda p, pk=reduce_pickle(module, name, kind, value, protocol=4, stack_global=True): zip_file(p, pk)
+            else:
+                writer = lambda p, pk=torchscript_pickle(module, name, kind, value): zip_file(
+                    p, pk, folder="m", extra=[("m/code/__torch__.py", b"def forward(self):\n  return None\n"),
+                                              ("m/constants.pkl", b"\x80\x02)."), ("m/version", b"3\n")])
+            case(f"{form}_{tag}", writer, "refusedGlobal", [f"{module}.{name}"])
+
+    # Memo attacks: an index far past anything stored (valid, and it must not allocate: the file
+    # opens and holds no tensors), a GET of an index never PUT, and a PUT with nothing on the stack.
+    sparse = torchlike.Asm(2).op(b"N").op(b"r", struct.pack("<I", 0xFFFFFFFF)).op(b"j", struct.pack("<I", 0xFFFFFFFF)).stop()
+    case("memo_sparse_index", lambda p: zip_file(p, sparse), None, [])
+    missing = torchlike.Asm(2).op(b"h", b"\x07").stop()
+    case("memo_get_unset", lambda p: zip_file(p, missing), "missing", ["memo entry 7"])
+    empty_put = torchlike.Asm(4).op(b"\x94").stop()
+    case("memo_put_empty_stack", lambda p: zip_file(p, empty_put), "malformed", ["empty stack"])
+
+    with open(os.path.join(OUT, "expected.json"), "w") as f:
+        json.dump(cases, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(f"wrote {len(cases)} cases to {os.path.normpath(OUT)}")
+
+
+if __name__ == "__main__":
+    main()
