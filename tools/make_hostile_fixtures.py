@@ -13,6 +13,8 @@ import json
 import os
 import struct
 
+import archive_bad_cases as bad
+import torch
 import torchlike
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Fixtures", "hostile")
@@ -125,6 +127,16 @@ def main():
     case("memo_get_unset", lambda p: zip_file(p, missing), "missing", ["memo entry 7"])
     empty_put = torchlike.Asm(4).op(b"\x94").stop()
     case("memo_put_empty_stack", lambda p: zip_file(p, empty_put), "malformed", ["empty stack"])
+
+    # A zip bomb spread over many entries, each small enough (1 MB inflated, about 1 KB deflated)
+    # to pass the per-entry ratio check: only a budget for the whole archive stops it.
+    count, elements = 300, (1 << 20) // 4
+    storages = [bad.FakeStorage(("storage", torch.FloatStorage, str(i), "cpu", elements)) for i in range(count)]
+    tensors = {f"w{i}": bad.FakeTensor(storage, 0, (elements,), (1,)) for i, storage in enumerate(storages)}
+    records = [("archive/data.pkl", bad.dumps(tensors))] + [(f"archive/data/{i}", bytes(elements * 4)) for i in range(count)]
+    case("zip_bomb_many_entries",
+         lambda p: torchlike.write_zip(p, records, deflate={name for name, _ in records[1:]}),
+         "limitExceeded", ["zip bomb"])
 
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(cases, f, indent=1, sort_keys=True)

@@ -70,7 +70,13 @@ enum PNGCodec {
     private static func begin(_ image: inout png_image, _ bytes: [UInt8], file: String) throws {
         let ok = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
         guard ok != 0 else { throw ImageError(file: file, "expected a valid PNG, found \(message(image))") }
-        try ImageFile.checkSize(Int(image.width), Int(image.height), file: file)
+        do {
+            try ImageFile.checkSize(Int(image.width), Int(image.height), file: file)
+        } catch {
+            // The callers free the image only once begin succeeds (found by LeakSanitizer).
+            png_image_free(&image)
+            throw error
+        }
     }
 
     private static func finish<T>(_ image: inout png_image, _ buffer: inout [T], file: String) throws {

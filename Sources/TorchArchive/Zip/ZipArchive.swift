@@ -22,6 +22,8 @@ final class ZipArchive: @unchecked Sendable {
     // The libzip handle is only used under `lock`; entries are immutable after init.
     private let handle: OpaquePointer
     private let lock = Mutex(())
+    /// Deflated entries already counted against the archive's inflate budget, and their total size.
+    private let inflateBudget = Mutex<(counted: Set<Int>, total: Int)>(([], 0))
     let file: MappedFile
     let entries: [ZipEntry]
     private let byName: [String: Int]
@@ -83,6 +85,10 @@ final class ZipArchive: @unchecked Sendable {
 
     /// Refuses an entry whose declared size is far beyond what its compressed bytes can honestly
     /// hold, before anything is allocated for it.
+    ///
+    /// Entries below `inflateRatioExemptBytes` skip the per-entry ratio, so the archive as a whole
+    /// has a budget too: all deflated entries together may inflate to at most `maxInflateRatio`
+    /// times the file's size (plus the exemption), or many small bombs would add up to a big one.
     func checkInflateRatio(_ entry: ZipEntry) throws {
         if entry.size > limits.inflateRatioExemptBytes {
             let ratio = entry.size / max(entry.compressedSize, 1)
@@ -91,6 +97,20 @@ final class ZipArchive: @unchecked Sendable {
                                    expected: "a compressed entry that inflates at most \(limits.maxInflateRatio):1",
                                    found: "\(entry.size) bytes from \(entry.compressedSize) (\(ratio):1, a zip bomb)")
             }
+        }
+        let scaled = limits.maxInflateRatio.multipliedReportingOverflow(by: file.count)
+        let budget = scaled.partialValue.addingReportingOverflow(limits.inflateRatioExemptBytes)
+        let ceiling = scaled.overflow || budget.overflow ? Int.max : budget.partialValue
+        try inflateBudget.withLock { state in
+            guard !state.counted.contains(entry.index) else { return }
+            let total = state.total.addingReportingOverflow(entry.size)
+            guard !total.overflow, total.partialValue <= ceiling else {
+                throw ArchiveError(.limitExceeded, file: file.path, location: entry.name,
+                                   expected: "deflated entries that inflate to at most \(ceiling) bytes in all (\(limits.maxInflateRatio):1 of the file)",
+                                   found: "more from a \(file.count)-byte file (a zip bomb spread over many entries)")
+            }
+            state.counted.insert(entry.index)
+            state.total = total.partialValue
         }
     }
 
