@@ -13,7 +13,9 @@ public struct ArchiveLimits: Sendable {
     /// which stops a "billion laughs" pickle that references one list a billion times.
     public var maxVisitedValues = 20_000_000
     /// Largest inflate ratio of a deflated zip entry before it counts as a zip bomb (deflate's own
-    /// ceiling is about 1032:1; real tensor data compresses far less than 100:1).
+    /// ceiling is about 1032:1; real tensor data compresses far less than 100:1). All deflated
+    /// entries of one archive together may inflate to at most this times the file's size, plus
+    /// `inflateRatioExemptBytes`: the bound on what reading a zip checkpoint can allocate.
     public var maxInflateRatio = 100
     /// Entries below this size inflate without a ratio check (small zero tensors compress well).
     public var inflateRatioExemptBytes = 1 << 20
