@@ -18,14 +18,15 @@ struct ObjectTree {
 
     private mutating func visit(_ value: PickleValue, path: String, depth: Int) throws {
         visited += 1
+        // Paths of attack pickles run to hundreds of characters: errors show their start.
+        func shown() -> String { path.isEmpty ? "top level" : path.count > 60 ? String(path.prefix(60)) + "..." : path }
         guard visited <= limits.maxVisitedValues else {
-            throw ArchiveError(.limitExceeded, location: path.isEmpty ? "top level" : path,
+            throw ArchiveError(.limitExceeded, location: shown(),
                                expected: "at most \(limits.maxVisitedValues) values reachable from the top",
                                found: "more (the pickle references shared containers over and over)")
         }
         guard depth <= limits.maxNesting else {
-            let shown = path.count > 60 ? String(path.prefix(60)) + "..." : path
-            throw ArchiveError(.limitExceeded, location: shown, expected: "containers nested at most \(limits.maxNesting) deep",
+            throw ArchiveError(.limitExceeded, location: shown(), expected: "containers nested at most \(limits.maxNesting) deep",
                                found: "deeper nesting")
         }
         switch value {
