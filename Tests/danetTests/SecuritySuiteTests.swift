@@ -82,7 +82,7 @@ struct SecuritySuiteTests {
                 #expect(names.contains { $0.hasPrefix("\(form)_\(callable).") }, "\(form) \(callable) missing")
             }
         }
-        for attack in ["zip_bomb", "zip_bomb_many_entries", "shared_tuple_bomb", "mark_bomb", "deep_nesting", "memo_sparse_index", "absurd_binbytes8", "absurd_binunicode8",
+        for attack in ["zip_bomb", "zip_bomb_many_entries", "shared_tuple_bomb", "shared_tuple_key", "mark_bomb", "deep_nesting", "memo_sparse_index", "absurd_binbytes8", "absurd_binunicode8",
                        "numel_overflow", "offset_outside", "stride_outside", "short_storage", "setitem_nondict", "html"] {
             #expect(names.contains { $0.hasPrefix(attack + ".") }, "\(attack) missing")
         }

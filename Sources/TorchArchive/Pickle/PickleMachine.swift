@@ -262,7 +262,8 @@ struct PickleMachine {
     private func setItems(_ dict: PickleDict, _ pairs: [PickleValue]) throws {
         guard pairs.count % 2 == 0 else { throw malformed("key-value pairs", "\(pairs.count) values") }
         for i in stride(from: 0, to: pairs.count, by: 2) where !dict.set(pairs[i], pairs[i + 1]) {
-            throw malformed("a hashable dict key", pairs[i].typeName)
+            throw malformed("a hashable dict key of at most \(PickleDict.maxKeyValues) values nested at most 64 deep",
+                            pairs[i].typeName)
         }
     }
 

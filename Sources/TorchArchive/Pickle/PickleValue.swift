@@ -43,10 +43,16 @@ public indirect enum PickleValue {
     }
 
     /// Values that can be dict keys: Python requires them to be hashable.
-    var dictKey: PickleDict.Key? { dictKey(depth: 0) }
+    var dictKey: PickleDict.Key? {
+        var budget = PickleDict.maxKeyValues
+        return dictKey(depth: 0, budget: &budget)
+    }
 
-    private func dictKey(depth: Int) -> PickleDict.Key? {
-        guard depth < 64 else { return nil }
+    /// `budget` counts the values a key is built from: tuples shared through DUP or the memo make
+    /// a key of a few hundred bytes stand for billions of values (found by tools/fuzz).
+    private func dictKey(depth: Int, budget: inout Int) -> PickleDict.Key? {
+        budget -= 1
+        guard depth < 64, budget >= 0 else { return nil }
         switch self {
         case .none: return .null
         case .bool(let value): return .int(value ? 1 : 0)
@@ -58,7 +64,7 @@ public indirect enum PickleValue {
         case .tuple(let tuple):
             var keys: [PickleDict.Key] = []
             for item in tuple.items {
-                guard let key = item.dictKey(depth: depth + 1) else { return nil }
+                guard let key = item.dictKey(depth: depth + 1, budget: &budget) else { return nil }
                 keys.append(key)
             }
             return .tuple(keys)
@@ -92,6 +98,9 @@ public final class PickleDict {
         case bytes([UInt8])
         indirect case tuple([Key])
     }
+
+    /// Values one key may be built from; real checkpoints use strings, ints and short tuples.
+    static let maxKeyValues = 4096
 
     public internal(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     private var index: [Key: Int] = [:]
