@@ -28,6 +28,7 @@ public enum ImageFile {
             throw ImageError(file: file, "expected an image of at most \(maxPixels) pixels, found \(width) x \(height)")
         }
     }
+
     /// Reads `path` as RGB: PNG of any bit depth and colour type (grey, palette, RGBA; alpha is
     /// dropped as OpenCV and mmseg do) or JPEG with its EXIF orientation applied.
     /// - Throws: `ImageError` naming the file for unreadable, corrupt or unsupported images.
