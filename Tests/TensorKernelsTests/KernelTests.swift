@@ -48,32 +48,41 @@ struct KernelTests {
         let g = ConvGeometry(inChannels: input.shape[0], outChannels: weight.shape[0], kernel: numbers[0],
                              stride: numbers[1], padding: numbers[2], dilation: numbers[3])
         #expect([g.outChannels, g.outputSize(input.shape[1]), g.outputSize(input.shape[2])] == reference.shape)
-        var output = [Float](repeating: .nan, count: reference.data.count)
         // A workspace of one column forces the blocked im2col path through every pixel block;
         // two threads split the unfolding by rows. Each GEMM backend runs every combination.
         for backend in Self.backends {
             let packed = PackedMatrix(rows: g.outChannels, columns: g.patchSize, values: weight.data, backend: backend)
             for (workspaceSize, threads) in [(g.patchSize, 1), (1 << 16, 1), (g.patchSize, 2), (1 << 16, 2)] {
-                Threads.set(threads)
-                defer { Threads.set(1) }
-                var workspace = [Float](repeating: 0, count: workspaceSize)
-                input.data.withUnsafeBufferPointer { x in
-                    bias.data.withUnsafeBufferPointer { b in
-                        output.withUnsafeMutableBufferPointer { y in
-                            workspace.withUnsafeMutableBufferPointer { ws in
-                                Convolution.forward(g, input: x.baseAddress!, height: input.shape[1], width: input.shape[2],
-                                                    weight: packed, bias: b.baseAddress!, relu: false,
-                                                    output: y.baseAddress!, workspace: ws)
-                            }
-                        }
-                    }
+                let output = run(input: input.data, bias: bias.data, outputCount: reference.data.count,
+                                 workspace: workspaceSize, threads: threads) { x, b, y, ws in
+                    Convolution.forward(g, input: x, height: input.shape[1], width: input.shape[2],
+                                        weight: packed, bias: b, relu: false, output: y, workspace: ws)
                 }
                 expectClose(output, reference.data, "\(name) \(backend) workspace \(workspaceSize), \(threads) threads")
             }
         }
     }
 
-    @Test("Winograd F(2x2, 3x3), plain and dilated", arguments: cases("conv.k3s1"))
+    /// Runs a kernel with `threads` threads and a workspace of `size` floats on an output that
+    /// starts as NaN, so an element the kernel never writes shows as a mismatch.
+    func run(input: [Float], bias: [Float], outputCount: Int, workspace size: Int, threads: Int,
+             _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                        UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
+        Threads.set(threads)
+        defer { Threads.set(1) }
+        var output = [Float](repeating: .nan, count: outputCount)
+        var workspace = [Float](repeating: 0, count: size)
+        input.withUnsafeBufferPointer { x in
+            bias.withUnsafeBufferPointer { b in
+                output.withUnsafeMutableBufferPointer { y in
+                    workspace.withUnsafeMutableBufferPointer { ws in kernel(x.baseAddress!, b.baseAddress!, y.baseAddress!, ws) }
+                }
+            }
+        }
+        return output
+    }
+
+    @Test("Winograd F(2x2, 3x3) and F(4x4, 3x3), plain and dilated", arguments: cases("conv.k3s1"))
     func winograd(_ name: String) throws {
         let input = try tensor(name + ".input"), weight = try tensor(name + ".weight")
         let bias = try tensor(name + ".bias"), reference = try tensor(name + ".output")
@@ -81,30 +90,21 @@ struct KernelTests {
         let g = ConvGeometry(inChannels: input.shape[0], outChannels: weight.shape[0], kernel: 3, stride: 1,
                              padding: numbers[2], dilation: numbers[3])
         #expect(Winograd.applies(to: g))
-        var output = [Float](repeating: .nan, count: reference.data.count)
         // The smallest workspace runs one tile per block; the large one all tiles at once.
         for tile in Winograd.Tile.allCases {
-          for backend in Self.backends {
-            let u = Winograd.transformWeights(weight.data, outChannels: g.outChannels, inChannels: g.inChannels,
-                                              tile: tile, backend: backend)
-            for (workspaceSize, threads) in [(Winograd.floatsPerTile(g, tile: tile), 1), (1 << 16, 2)] {
-            Threads.set(threads)
-            defer { Threads.set(1) }
-            var workspace = [Float](repeating: 0, count: workspaceSize)
-            input.data.withUnsafeBufferPointer { x in
-                bias.data.withUnsafeBufferPointer { b in
-                    output.withUnsafeMutableBufferPointer { y in
-                        workspace.withUnsafeMutableBufferPointer { ws in
-                            Winograd.forward(g, input: x.baseAddress!, height: input.shape[1], width: input.shape[2],
-                                             transformed: u, bias: b.baseAddress!, relu: false,
-                                             output: y.baseAddress!, workspace: ws)
-                        }
+            for backend in Self.backends {
+                let u = Winograd.transformWeights(weight.data, outChannels: g.outChannels, inChannels: g.inChannels,
+                                                  tile: tile, backend: backend)
+                for (workspaceSize, threads) in [(Winograd.floatsPerTile(g, tile: tile), 1), (1 << 16, 2)] {
+                    let output = run(input: input.data, bias: bias.data, outputCount: reference.data.count,
+                                     workspace: workspaceSize, threads: threads) { x, b, y, ws in
+                        Winograd.forward(g, input: x, height: input.shape[1], width: input.shape[2],
+                                         transformed: u, bias: b, relu: false, output: y, workspace: ws)
                     }
+                    expectClose(output, reference.data,
+                                "\(name) Winograd \(tile) \(backend), workspace \(workspaceSize), \(threads) threads")
                 }
             }
-            expectClose(output, reference.data, "\(name) Winograd \(tile) \(backend), workspace \(workspaceSize), \(threads) threads")
-            }
-          }
         }
     }
 
