@@ -164,6 +164,40 @@ def main():
         "3a00000000000000788787877777872e")
     case("shared_tuple_key", lambda p: zip_file(p, key), "malformed", ["hashable dict key of at most"])
 
+    # Found by tools/fuzz (pickle target, out of memory after 31 minutes): another shared-tuple
+    # tree, under the visit bound, whose walk built a path string per value (1,000,000 of them, up
+    # to hundreds of characters each). Kept byte for byte.
+    oom = bytes.fromhex(
+        "80027d71002858050000006d6f3232323232323232323232323232323232323232323232323232323232323232323232"
+        "323232323232323232323232323232323232323232323232323232323232878787878787878787878787878787878787"
+        "873232323232323232323232323232323232323232323232878787878787878787878585858585858585858585858585"
+        "858585858585858585858585858585858585853232323232323232323232323232323232323232323232323232323232"
+        "323232323232323232323232323232323232323232878787878787878787878787878787878787873232323232323232"
+        "32323232323232323232323232323287878787878787878787858585858585858585858585858585742e426147634e6f"
+        "726d33858585858585858585858585858585858585858585858585858585858585858585858585858585858585858585"
+        "858585858585858585858585858585858585858585858585858585858585858787878787878787872e")
+    case("shared_tuple_oom", lambda p: zip_file(p, oom), "limitExceeded", ["values reachable from the top"])
+
+    # Views that claim far more bytes than the file holds: a stride-0 view of one float as 2^36
+    # of them (256 GB), the same view of one double as 2^61 (a size in bytes past 64 bits), and a
+    # 16-byte tensor named 531,441 times through a tree of shared tuples (8.5 MB from 2 KB; with a
+    # 4 MB tensor, 2 TB of safetensors output).
+    def one_storage(dtype, elements, geometry):
+        storage = bad.FakeStorage(("storage", dtype, "0", "cpu", elements))
+        return [("archive/data.pkl", bad.dumps(geometry(storage))), ("archive/data/0", bytes(elements * 8))]
+    expand = one_storage(torch.FloatStorage, 1, lambda s: {"w": bad.FakeTensor(s, 0, (1 << 36,), (0,))})
+    case("expanded_view_bomb", lambda p: torchlike.write_zip(p, expand), "limitExceeded", ["tensors of at most"])
+    overflow = one_storage(torch.DoubleStorage, 1, lambda s: {"w": bad.FakeTensor(s, 0, (1 << 61,), (0,))})
+    case("expanded_view_overflow", lambda p: torchlike.write_zip(p, overflow), "limitExceeded", ["a size in bytes that fits"])
+
+    def shared_tensor(storage):
+        tree = bad.FakeTensor(storage, 0, (4,), (1,))
+        for _ in range(12):
+            tree = (tree, tree, tree)
+        return {"w": tree}
+    aliased = one_storage(torch.FloatStorage, 4, shared_tensor)
+    case("shared_tensor_bomb", lambda p: torchlike.write_zip(p, aliased), "limitExceeded", ["tensors of at most"])
+
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(cases, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -15,17 +15,33 @@ public struct ArchiveLimits: Sendable {
     /// the worst case under a second (tools/fuzz found a 334-byte pickle of DUP and TUPLE3 that
     /// spent 2.7 s reaching the former bound of 20,000,000).
     public var maxVisitedValues = 1_000_000
-    /// Largest inflate ratio of a deflated zip entry before it counts as a zip bomb (deflate's own
-    /// ceiling is about 1032:1; real tensor data compresses far less than 100:1). All deflated
-    /// entries of one archive together may inflate to at most this times the file's size, plus
-    /// `inflateRatioExemptBytes`: the bound on what reading a zip checkpoint can allocate.
-    public var maxInflateRatio = 100
-    /// Entries below this size inflate without a ratio check (small zero tensors compress well).
-    public var inflateRatioExemptBytes = 1 << 20
+    /// How many times its own size a checkpoint may grow when it is read. A deflated zip entry over
+    /// `expansionExemptBytes` may inflate at most this much (deflate's own ceiling is about 1032:1;
+    /// real tensor data compresses far less than 100:1), and so may all deflated entries of one
+    /// archive together, and so may the bytes of all named tensors together: stride-0 views and
+    /// one storage named again and again through shared containers turn a few kilobytes into
+    /// terabytes as surely as a zip bomb does. `budget(forFileOf:)` is the resulting ceiling.
+    public var maxExpansionRatio = 100
+    /// Bytes every file may expand to regardless of its size (small zero tensors compress well,
+    /// and a test checkpoint of a few kilobytes may tie or expand a small weight).
+    public var expansionExemptBytes = 1 << 20
     /// Largest safetensors JSON header, as the reference implementation allows.
     public var maxSafetensorsHeader = 100_000_000
 
     public init() {}
+
+    /// The most bytes reading a file of `size` bytes may produce, in inflated entries and in named
+    /// tensors alike: `maxExpansionRatio` times `size`, plus `expansionExemptBytes`.
+    public func budget(forFileOf size: Int) -> Int {
+        let scaled = maxExpansionRatio.multipliedReportingOverflow(by: size)
+        let total = scaled.partialValue.addingReportingOverflow(expansionExemptBytes)
+        return scaled.overflow || total.overflow ? Int.max : total.partialValue
+    }
+
+    /// How `budget(forFileOf:)` is reckoned, for error messages.
+    var budgetRule: String {
+        "\(maxExpansionRatio) times the file's size plus \(expansionExemptBytes) bytes"
+    }
 
     public static let standard = ArchiveLimits()
 }

@@ -61,7 +61,7 @@ extension Checkpoint {
                 throw ArchiveError(.missing, file: path, location: "storage '\(key)'", expected: "its data after the key list", found: "no data")
             }
 
-            var tree = ObjectTree(limits: limits)
+            var tree = ObjectTree(limits: limits, fileSize: file.count)
             try tagging(file: path) { try tree.collect(root, prefix: "") }
             return Checkpoint(path: path, format: .legacy, pickleProtocol: main.protocolVersion, fileSize: file.count,
                               isBigEndian: false, root: root, tensors: tree.tensors, opaqueObjects: tree.opaqueObjects)

@@ -47,14 +47,14 @@ extension Checkpoint {
         let resolver = storages(in: "data")
         let (root, pickleProtocol) = try unpickle(try archive.region(dataRecord), record: dataRecord.name,
                                                   file: path, limits: limits, resolver: resolver, arena: arena)
-        var tree = ObjectTree(limits: limits)
+        var tree = ObjectTree(limits: limits, fileSize: file.count)
         try tagging(file: path) { try tree.collect(root, prefix: "") }
 
         var constants: [NamedTensor] = []
         if isTorchScript, let constantsRecord = archive[prefix + "constants.pkl"] {
             let (value, _) = try unpickle(try archive.region(constantsRecord), record: constantsRecord.name,
                                           file: path, limits: limits, resolver: storages(in: "constants"), arena: arena)
-            var constantTree = ObjectTree(limits: limits)
+            var constantTree = ObjectTree(limits: limits, fileSize: file.count, spent: tree.tensorBytes)
             try tagging(file: path) { try constantTree.collect(value, prefix: "constants") }
             constants = constantTree.tensors
         }

@@ -18,7 +18,7 @@ public enum FuzzEntry {
         }
         var machine = PickleMachine(limits: limits, resolver: resolver, arena: PickleArena())
         let root = try machine.run(&reader)
-        var tree = ObjectTree(limits: limits)
+        var tree = ObjectTree(limits: limits, fileSize: bytes.count)
         try tree.collect(root, prefix: "")
         _ = ObjectTree.summary(root)
     }

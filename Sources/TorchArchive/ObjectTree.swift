@@ -1,25 +1,62 @@
 /// Turns an unpickled object tree into dotted tensor names, a summary of the top level and the list
-/// of opaque objects, visiting every value at most `maxVisitedValues` times in all.
+/// of opaque objects, visiting every value at most `maxVisitedValues` times in all and naming at
+/// most `budget(forFileOf:)` bytes of tensors.
+///
+/// The path to the current value is kept as a stack of steps and spelled out only for a tensor, an
+/// opaque object or an error: a shared-tuple pickle reaches its million values hundreds of levels
+/// deep, and a string per value made a 377-byte file cost over 500 MB under the fuzzer.
 struct ObjectTree {
     private(set) var tensors: [NamedTensor] = []
     private(set) var opaqueObjects: [OpaqueObjectInfo] = []
     private let limits: ArchiveLimits
     private var visited = 0
     private var onPath: Set<ObjectIdentifier> = []
+    private var prefix = ""
+    private var steps: [Step] = []
+    private let fileSize: Int
+    /// Bytes of the tensors named so far (a storage counts once per name that reaches it).
+    private(set) var tensorBytes: Int
 
-    init(limits: ArchiveLimits) {
+    /// One segment of a path: a dict key, named only when the path is spelled out, or a list index.
+    private enum Step {
+        case key(PickleValue)
+        case index(Int)
+    }
+
+    /// `spent`: bytes of tensors another tree of the same file has named already.
+    init(limits: ArchiveLimits, fileSize: Int, spent: Int = 0) {
         self.limits = limits
+        self.fileSize = fileSize
+        self.tensorBytes = spent
     }
 
     /// Collects every tensor below `value`, naming it by its path from `prefix`.
     mutating func collect(_ value: PickleValue, prefix: String) throws {
-        try visit(value, path: prefix, depth: 0)
+        self.prefix = prefix
+        steps.removeAll(keepingCapacity: true)
+        try visit(value, depth: 0)
     }
 
-    private mutating func visit(_ value: PickleValue, path: String, depth: Int) throws {
+    /// The dotted path of the current value.
+    private var path: String {
+        var path = prefix
+        for step in steps {
+            if !path.isEmpty { path += "." }
+            switch step {
+            case .key(let key): path += ObjectTree.name(of: key)
+            case .index(let index): path += String(index)
+            }
+        }
+        return path
+    }
+
+    private mutating func visit(_ value: PickleValue, depth: Int) throws {
         visited += 1
         // Paths of attack pickles run to hundreds of characters: errors show their start.
-        func shown() -> String { path.isEmpty ? "top level" : path.count > 60 ? String(path.prefix(60)) + "..." : path }
+        func shown() -> String {
+            let path = self.path
+            return path.isEmpty ? "top level" : path.count > 60 ? String(path.prefix(60)) + "..." : path
+        }
         guard visited <= limits.maxVisitedValues else {
             throw ArchiveError(.limitExceeded, location: shown(),
                                expected: "at most \(limits.maxVisitedValues) values reachable from the top",
@@ -31,51 +68,66 @@ struct ObjectTree {
         }
         switch value {
         case .tensor(let tensor):
+            let ceiling = limits.budget(forFileOf: fileSize)
+            let total = tensorBytes.addingReportingOverflow(tensor.byteCount)
+            guard !total.overflow, total.partialValue <= ceiling else {
+                throw ArchiveError(.limitExceeded, location: shown(),
+                                   expected: "tensors of at most \(ceiling) bytes in all (\(limits.budgetRule))",
+                                   found: "more from a \(fileSize)-byte file (stride-0 views or a storage named over and over)")
+            }
+            tensorBytes = total.partialValue
             tensors.append(NamedTensor(name: path, tensor: tensor))
         case .dict(let dict):
             try guarded(dict, depth: depth) { tree in
                 for (key, child) in dict.entries {
-                    try tree.visit(child, path: ObjectTree.join(path, ObjectTree.name(of: key)), depth: depth + 1)
+                    try tree.visit(child, step: .key(key), depth: depth + 1)
                 }
             }
         case .list(let list), .tuple(let list):
             try guarded(list, depth: depth) { tree in
                 for (index, child) in list.items.enumerated() {
-                    try tree.visit(child, path: ObjectTree.join(path, String(index)), depth: depth + 1)
+                    try tree.visit(child, step: .index(index), depth: depth + 1)
                 }
             }
         case .object(let object):
             if !ObjectTree.isModuleClass(object.className) {
+                let path = self.path
                 opaqueObjects.append(OpaqueObjectInfo(path: path.isEmpty ? "(top level)" : path, className: object.className))
             }
             try guarded(object, depth: depth) { tree in
                 for argument in object.arguments {
-                    if case .dict = argument { try tree.visit(argument, path: path, depth: depth + 1) }
+                    if case .dict = argument { try tree.visit(argument, depth: depth + 1) }
                 }
-                if let state = object.state { try tree.visitState(state, path: path, depth: depth + 1) }
+                if let state = object.state { try tree.visitState(state, depth: depth + 1) }
             }
         default:
             break
         }
     }
 
+    private mutating func visit(_ value: PickleValue, step: Step, depth: Int) throws {
+        steps.append(step)
+        defer { steps.removeLast() }
+        try visit(value, depth: depth)
+    }
+
     /// Object state: a dict of attributes, or `(dict, slots)`. `nn.Module` attributes keep their
     /// parameters, buffers and children in `_parameters`, `_buffers` and `_modules`, which a
     /// state_dict names without those segments.
-    private mutating func visitState(_ state: PickleValue, path: String, depth: Int) throws {
+    private mutating func visitState(_ state: PickleValue, depth: Int) throws {
         if case .tuple(let pair) = state {
-            for part in pair.items { try visitState(part, path: path, depth: depth + 1) }
+            for part in pair.items { try visitState(part, depth: depth + 1) }
             return
         }
         guard case .dict(let attributes) = state else { return }
         let moduleKeys: Set<String> = ["_parameters", "_buffers", "_modules"]
         let isModule = attributes.entries.contains { moduleKeys.contains($0.key.stringValue ?? "") }
         guard isModule else {
-            try visit(state, path: path, depth: depth)
+            try visit(state, depth: depth)
             return
         }
         for key in ["_parameters", "_buffers", "_modules"] {
-            if let members = attributes[key] { try visit(members, path: path, depth: depth) }
+            if let members = attributes[key] { try visit(members, depth: depth) }
         }
     }
 

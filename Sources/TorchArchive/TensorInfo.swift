@@ -42,6 +42,10 @@ public struct TensorInfo: Sendable {
         guard let count = TensorInfo.elementCount(shape) else {
             throw fail(.limitExceeded, "an element count that fits in 64 bits", "shape \(shape)")
         }
+        // A stride-0 view of one element can claim any count; its size in bytes must still be a number.
+        guard !count.multipliedReportingOverflow(by: dtype.byteSize).overflow else {
+            throw fail(.limitExceeded, "a size in bytes that fits in 64 bits", "\(count) \(dtype.torchName) elements")
+        }
         if storage.dtype != dtype && storage.dtype != .uint8 {
             throw fail(.malformed, "a \(dtype.torchName) storage for a \(dtype.torchName) tensor", "storage '\(storage.key)' of \(storage.dtype.torchName)")
         }

@@ -86,27 +86,25 @@ final class ZipArchive: @unchecked Sendable {
     /// Refuses an entry whose declared size is far beyond what its compressed bytes can honestly
     /// hold, before anything is allocated for it.
     ///
-    /// Entries below `inflateRatioExemptBytes` skip the per-entry ratio, so the archive as a whole
-    /// has a budget too: all deflated entries together may inflate to at most `maxInflateRatio`
-    /// times the file's size (plus the exemption), or many small bombs would add up to a big one.
+    /// Entries below `expansionExemptBytes` skip the per-entry ratio, so the archive as a whole
+    /// has a budget too: all deflated entries together may inflate to at most
+    /// `budget(forFileOf:)` bytes, or many small bombs would add up to a big one.
     func checkInflateRatio(_ entry: ZipEntry) throws {
-        if entry.size > limits.inflateRatioExemptBytes {
+        if entry.size > limits.expansionExemptBytes {
             let ratio = entry.size / max(entry.compressedSize, 1)
-            guard ratio <= limits.maxInflateRatio else {
+            guard ratio <= limits.maxExpansionRatio else {
                 throw ArchiveError(.limitExceeded, file: file.path, location: entry.name,
-                                   expected: "a compressed entry that inflates at most \(limits.maxInflateRatio):1",
+                                   expected: "a compressed entry that inflates at most \(limits.maxExpansionRatio):1",
                                    found: "\(entry.size) bytes from \(entry.compressedSize) (\(ratio):1, a zip bomb)")
             }
         }
-        let scaled = limits.maxInflateRatio.multipliedReportingOverflow(by: file.count)
-        let budget = scaled.partialValue.addingReportingOverflow(limits.inflateRatioExemptBytes)
-        let ceiling = scaled.overflow || budget.overflow ? Int.max : budget.partialValue
+        let ceiling = limits.budget(forFileOf: file.count)
         try inflateBudget.withLock { state in
             guard !state.counted.contains(entry.index) else { return }
             let total = state.total.addingReportingOverflow(entry.size)
             guard !total.overflow, total.partialValue <= ceiling else {
                 throw ArchiveError(.limitExceeded, file: file.path, location: entry.name,
-                                   expected: "deflated entries that inflate to at most \(ceiling) bytes in all (\(limits.maxInflateRatio):1 of the file)",
+                                   expected: "deflated entries that inflate to at most \(ceiling) bytes in all (\(limits.budgetRule))",
                                    found: "more from a \(file.count)-byte file (a zip bomb spread over many entries)")
             }
             state.counted.insert(entry.index)
