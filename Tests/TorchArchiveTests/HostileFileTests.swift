@@ -51,6 +51,30 @@ struct HostileFileTests {
         #expect(Self.markers().subtracting(before).isEmpty, "a payload ran: \(Self.markers())")
     }
 
+    /// shapes.pth holds a stride-0 view and two names on one storage: the bound counts every name's
+    /// bytes, so it admits the file at exactly their sum and refuses it one byte below.
+    @Test("named tensors share the file's expansion budget")
+    func tensorBytesBudget() throws {
+        let path = Fixtures.path("archive/shapes.pth")
+        let named = try Checkpoint.open(path).tensors
+        let total = named.reduce(0) { $0 + $1.tensor.byteCount }
+        var storageBytes: [ObjectIdentifier: Int] = [:]
+        for entry in named { storageBytes[ObjectIdentifier(entry.tensor.storage)] = entry.tensor.storage.byteCount }
+        #expect(total > storageBytes.values.reduce(0, +))  // the views claim more than their storages hold
+        var limits = ArchiveLimits()
+        limits.maxExpansionRatio = 0
+        limits.expansionExemptBytes = total
+        #expect(try Checkpoint.open(path, limits: limits).tensors.count == named.count)
+        limits.expansionExemptBytes = total - 1
+        #expect {
+            try Checkpoint.open(path, limits: limits)
+        } throws: { error in
+            "\(error)".contains("expected tensors of at most \(total - 1) bytes in all")
+        }
+        #expect(ArchiveLimits().budget(forFileOf: 1000) == 100 * 1000 + (1 << 20))
+        #expect(ArchiveLimits().budget(forFileOf: .max) == .max)
+    }
+
     @Test("every prefix of a checkpoint fails cleanly or loads")
     func truncationAtManyOffsets() throws {
         let source = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("archive/legacy.pth")))
