@@ -54,7 +54,7 @@ extension Checkpoint {
         if isTorchScript, let constantsRecord = archive[prefix + "constants.pkl"] {
             let (value, _) = try unpickle(try archive.region(constantsRecord), record: constantsRecord.name,
                                           file: path, limits: limits, resolver: storages(in: "constants"), arena: arena)
-            var constantTree = ObjectTree(limits: limits, fileSize: file.count, spent: tree.tensorBytes)
+            var constantTree = ObjectTree(limits: limits, fileSize: file.count, spent: tree.spent)
             try tagging(file: path) { try constantTree.collect(value, prefix: "constants") }
             constants = constantTree.tensors
         }

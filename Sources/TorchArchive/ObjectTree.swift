@@ -1,10 +1,12 @@
 /// Turns an unpickled object tree into dotted tensor names, a summary of the top level and the list
-/// of opaque objects, visiting every value at most `maxVisitedValues` times in all and naming at
-/// most `budget(forFileOf:)` bytes of tensors.
+/// of opaque objects, visiting every value at most `maxVisitedValues` times in all and handing out
+/// at most `budget(forFileOf:)` bytes of tensors and names.
 ///
 /// The path to the current value is kept as a stack of steps and spelled out only for a tensor, an
 /// opaque object or an error: a shared-tuple pickle reaches its million values hundreds of levels
-/// deep, and a string per value made a 377-byte file cost over 500 MB under the fuzzer.
+/// deep, and a string per value made a 377-byte file cost over 500 MB under the fuzzer. Names
+/// count against the budget along with tensor bytes, since an empty tensor or an opaque object
+/// named a million times through shared containers costs its names and nothing else.
 struct ObjectTree {
     private(set) var tensors: [NamedTensor] = []
     private(set) var opaqueObjects: [OpaqueObjectInfo] = []
@@ -14,8 +16,9 @@ struct ObjectTree {
     private var prefix = ""
     private var steps: [Step] = []
     private let fileSize: Int
-    /// Bytes of the tensors named so far (a storage counts once per name that reaches it).
-    private(set) var tensorBytes: Int
+    /// Bytes handed out so far: each tensor's bytes (a storage counts once per name that reaches
+    /// it) and every name.
+    private(set) var spent: Int
 
     /// One segment of a path: a dict key, named only when the path is spelled out, or a list index.
     private enum Step {
@@ -23,11 +26,11 @@ struct ObjectTree {
         case index(Int)
     }
 
-    /// `spent`: bytes of tensors another tree of the same file has named already.
+    /// `spent`: what another tree of the same file has handed out already.
     init(limits: ArchiveLimits, fileSize: Int, spent: Int = 0) {
         self.limits = limits
         self.fileSize = fileSize
-        self.tensorBytes = spent
+        self.spent = spent
     }
 
     /// Collects every tensor below `value`, naming it by its path from `prefix`.
@@ -52,30 +55,19 @@ struct ObjectTree {
 
     private mutating func visit(_ value: PickleValue, depth: Int) throws {
         visited += 1
-        // Paths of attack pickles run to hundreds of characters: errors show their start.
-        func shown() -> String {
-            let path = self.path
-            return path.isEmpty ? "top level" : path.count > 60 ? String(path.prefix(60)) + "..." : path
-        }
         guard visited <= limits.maxVisitedValues else {
-            throw ArchiveError(.limitExceeded, location: shown(),
+            throw ArchiveError(.limitExceeded, location: ObjectTree.shown(path),
                                expected: "at most \(limits.maxVisitedValues) values reachable from the top",
                                found: "more (the pickle references shared containers over and over)")
         }
         guard depth <= limits.maxNesting else {
-            throw ArchiveError(.limitExceeded, location: shown(), expected: "containers nested at most \(limits.maxNesting) deep",
+            throw ArchiveError(.limitExceeded, location: ObjectTree.shown(path), expected: "containers nested at most \(limits.maxNesting) deep",
                                found: "deeper nesting")
         }
         switch value {
         case .tensor(let tensor):
-            let ceiling = limits.budget(forFileOf: fileSize)
-            let total = tensorBytes.addingReportingOverflow(tensor.byteCount)
-            guard !total.overflow, total.partialValue <= ceiling else {
-                throw ArchiveError(.limitExceeded, location: shown(),
-                                   expected: "tensors of at most \(ceiling) bytes in all (\(limits.budgetRule))",
-                                   found: "more from a \(fileSize)-byte file (stride-0 views or a storage named over and over)")
-            }
-            tensorBytes = total.partialValue
+            let path = self.path
+            try spend(tensor.byteCount, path: path)
             tensors.append(NamedTensor(name: path, tensor: tensor))
         case .dict(let dict):
             try guarded(dict, depth: depth) { tree in
@@ -92,6 +84,7 @@ struct ObjectTree {
         case .object(let object):
             if !ObjectTree.isModuleClass(object.className) {
                 let path = self.path
+                try spend(object.className.utf8.count, path: path)
                 opaqueObjects.append(OpaqueObjectInfo(path: path.isEmpty ? "(top level)" : path, className: object.className))
             }
             try guarded(object, depth: depth) { tree in
@@ -105,11 +98,32 @@ struct ObjectTree {
         }
     }
 
+    /// Paths of attack pickles run to hundreds of characters: errors show their start.
+    private static func shown(_ path: String) -> String {
+        path.isEmpty ? "top level" : path.count > 60 ? String(path.prefix(60)) + "..." : path
+    }
+
+    /// Charges `bytes` and the name `path` to the budget.
+    private mutating func spend(_ bytes: Int, path: String) throws {
+        let ceiling = limits.budget(forFileOf: fileSize)
+        let charge = bytes.addingReportingOverflow(path.utf8.count)
+        let total = spent.addingReportingOverflow(charge.partialValue)
+        guard !charge.overflow, !total.overflow, total.partialValue <= ceiling else {
+            throw ArchiveError(.limitExceeded, location: ObjectTree.shown(path),
+                               expected: "tensors and names of at most \(ceiling) bytes in all (\(limits.budgetRule))",
+                               found: "more from a \(fileSize)-byte file (stride-0 views, or values named over and over through shared containers)")
+        }
+        spent = total.partialValue
+    }
+
     private mutating func visit(_ value: PickleValue, step: Step, depth: Int) throws {
         steps.append(step)
         defer { steps.removeLast() }
         try visit(value, depth: depth)
     }
+
+    /// Where `nn.Module` keeps its members, in the order a state_dict lists them.
+    private static let moduleKeys = ["_parameters", "_buffers", "_modules"]
 
     /// Object state: a dict of attributes, or `(dict, slots)`. `nn.Module` attributes keep their
     /// parameters, buffers and children in `_parameters`, `_buffers` and `_modules`, which a
@@ -120,13 +134,12 @@ struct ObjectTree {
             return
         }
         guard case .dict(let attributes) = state else { return }
-        let moduleKeys: Set<String> = ["_parameters", "_buffers", "_modules"]
-        let isModule = attributes.entries.contains { moduleKeys.contains($0.key.stringValue ?? "") }
+        let isModule = attributes.entries.contains { ObjectTree.moduleKeys.contains($0.key.stringValue ?? "") }
         guard isModule else {
             try visit(state, depth: depth)
             return
         }
-        for key in ["_parameters", "_buffers", "_modules"] {
+        for key in ObjectTree.moduleKeys {
             if let members = attributes[key] { try visit(members, depth: depth) }
         }
     }

@@ -51,13 +51,14 @@ struct HostileFileTests {
         #expect(Self.markers().subtracting(before).isEmpty, "a payload ran: \(Self.markers())")
     }
 
-    /// shapes.pth holds a stride-0 view and two names on one storage: the bound counts every name's
-    /// bytes, so it admits the file at exactly their sum and refuses it one byte below.
+    /// shapes.pth holds a stride-0 view and two names on one storage: the bound counts every
+    /// name's tensor bytes and the name itself, so it admits the file at exactly their sum and
+    /// refuses it one byte below.
     @Test("named tensors share the file's expansion budget")
     func tensorBytesBudget() throws {
         let path = Fixtures.path("archive/shapes.pth")
         let named = try Checkpoint.open(path).tensors
-        let total = named.reduce(0) { $0 + $1.tensor.byteCount }
+        let total = named.reduce(0) { $0 + $1.tensor.byteCount + $1.name.utf8.count }
         var storageBytes: [ObjectIdentifier: Int] = [:]
         for entry in named { storageBytes[ObjectIdentifier(entry.tensor.storage)] = entry.tensor.storage.byteCount }
         #expect(total > storageBytes.values.reduce(0, +))  // the views claim more than their storages hold
@@ -69,7 +70,7 @@ struct HostileFileTests {
         #expect {
             try Checkpoint.open(path, limits: limits)
         } throws: { error in
-            "\(error)".contains("expected tensors of at most \(total - 1) bytes in all")
+            "\(error)".contains("expected tensors and names of at most \(total - 1) bytes in all")
         }
         #expect(ArchiveLimits().budget(forFileOf: 1000) == 100 * 1000 + (1 << 20))
         #expect(ArchiveLimits().budget(forFileOf: .max) == .max)
