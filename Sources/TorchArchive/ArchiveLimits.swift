@@ -18,9 +18,10 @@ public struct ArchiveLimits: Sendable {
     /// How many times its own size a checkpoint may grow when it is read. A deflated zip entry over
     /// `expansionExemptBytes` may inflate at most this much (deflate's own ceiling is about 1032:1;
     /// real tensor data compresses far less than 100:1), and so may all deflated entries of one
-    /// archive together, and so may the bytes of all named tensors together: stride-0 views and
-    /// one storage named again and again through shared containers turn a few kilobytes into
-    /// terabytes as surely as a zip bomb does. `budget(forFileOf:)` is the resulting ceiling.
+    /// archive together, and so may all named tensors with their names: stride-0 views and one
+    /// storage (or one empty tensor, or one unknown object) named again and again through shared
+    /// containers turn a few kilobytes into terabytes, or into millions of names, as surely as a
+    /// zip bomb does. `budget(forFileOf:)` is the resulting ceiling.
     public var maxExpansionRatio = 100
     /// Bytes every file may expand to regardless of its size (small zero tensors compress well,
     /// and a test checkpoint of a few kilobytes may tie or expand a small weight).
