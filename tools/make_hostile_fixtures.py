@@ -180,8 +180,8 @@ def main():
 
     # Views that claim far more bytes than the file holds: a stride-0 view of one float as 2^36
     # of them (256 GB), the same view of one double as 2^61 (a size in bytes past 64 bits), and a
-    # 16-byte tensor named 531,441 times through a tree of shared tuples (8.5 MB from 2 KB; with a
-    # 4 MB tensor, 2 TB of safetensors output).
+    # 16-byte tensor named 531,441 times through a tree of shared tuples (8.5 MB of tensors from a
+    # 576-byte file; with a 4 MB tensor, 2 TB of safetensors output).
     def one_storage(dtype, elements, geometry):
         storage = bad.FakeStorage(("storage", dtype, "0", "cpu", elements))
         return [("archive/data.pkl", bad.dumps(geometry(storage))), ("archive/data/0", bytes(elements * 8))]
