@@ -225,6 +225,15 @@ def main():
     case("shared_opaque_objects", lambda p: zip_file(p, opaque, extra=[("archive/data/0", bytes(4))]),
          "limitExceeded", ["tensors and names of at most"])
 
+    # Found by tools/fuzz (png target, out of memory): a 129-byte PNG whose sPLT chunk declares
+    # 1,936,946,035 bytes, which libpng allocated before reading. Not a checkpoint: ImageBoundsTests
+    # reads it, and tools/fuzz replays it as a png seed. Kept byte for byte.
+    with open(os.path.join(OUT, "png_chunk_length.png"), "wb") as f:
+        f.write(bytes.fromhex(
+            "89504e470d0a1a0a0000000d494844520000000500000007040300000032899add000000187373737373737373737373"
+            "7373737373737373737373737373737373737373737373737373504c5445b4d25235d37d90884b0a9968c42b8e4e2dc6"
+            "16346b17076ec76523670000000f49444154789c000000000000000000004e4650"))
+
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(cases, f, indent=1, sort_keys=True)
         f.write("\n")

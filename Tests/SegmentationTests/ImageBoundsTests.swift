@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ImageIO
 
@@ -25,6 +26,26 @@ struct ImageBoundsTests {
             for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
         }
         return ~crc
+    }
+
+    /// Found by tools/fuzz: libpng allocated an sPLT chunk at its declared 1.9 GB before reading it.
+    /// Every chunk must fit in what is left of the file, which also catches a file cut short.
+    @Test("a PNG chunk longer than the file is refused before libpng reads it")
+    func chunkLongerThanFile() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let found = try [UInt8](Data(contentsOf: root.appendingPathComponent("Fixtures/hostile/png_chunk_length.png")))
+        let whole = Self.pngHeader(width: 4, height: 4)
+        let cases = [(found, "chunk 'sPLT' at byte 69 declaring 1936946035 bytes with 48 left"),
+                     (Array(whole.prefix(47)), "chunk 'IDAT' at byte 33 declaring 8 bytes with 2 left")]
+        for (bytes, expected) in cases {
+            for decode in [{ try ImageFile.decodeRGB(bytes, name: "cut.png") as Any }, { try ImageFile.decodeLabels(bytes, name: "cut.png") as Any }] {
+                #expect {
+                    _ = try decode()
+                } throws: { error in
+                    "\(error)".hasPrefix("cut.png: expected PNG chunks within the file, found \(expected)")
+                }
+            }
+        }
     }
 
     @Test("a PNG claiming 100000 x 100000 pixels is refused in one line", arguments: [(100_000, 100_000), (1_000_000, 1)])
