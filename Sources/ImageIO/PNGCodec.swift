@@ -83,7 +83,7 @@ enum PNGCodec {
     /// Refuses a chunk that claims more bytes than the file has left. libpng allocates some chunks
     /// (sPLT) at their declared length before reading them: a 129-byte file found by tools/fuzz
     /// declared 1,936,946,035 bytes and made it allocate 1.9 GB. Chunks after IEND are never read.
-    static func checkChunkLengths(_ bytes: [UInt8], file: String) throws {
+    private static func checkChunkLengths(_ bytes: [UInt8], file: String) throws {
         var offset = 8
         while offset < bytes.count {
             let left = bytes.count - offset
@@ -92,10 +92,12 @@ enum PNGCodec {
             }
             let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
             let type = bytes[(offset + 4)..<(offset + 8)]
-            let name = type.allSatisfy { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
-                ? "'" + String(decoding: type, as: UTF8.self) + "'" : "of type 0x" + type.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
             guard length <= left - 12 else {
-                throw ImageError(file: file, "expected PNG chunks within the file, found chunk \(name) at byte \(offset) declaring \(length) bytes with \(left - 12) left (a truncated or damaged file)")
+                let isLetters = type.allSatisfy { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
+                let name = isLetters ? "'" + String(decoding: type, as: UTF8.self) + "'"
+                    : "of type 0x" + type.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+                throw ImageError(file: file, "expected PNG chunks within the file, found chunk \(name) at byte \(offset) "
+                                 + "declaring \(length) bytes with \(left - 12) left (a truncated or damaged file)")
             }
             if type.elementsEqual("IEND".utf8) { return }
             offset += 12 + length
