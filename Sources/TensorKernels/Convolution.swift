@@ -40,15 +40,17 @@ public enum Convolution {
     ///   - residual: (outChannels, output plane) added before ReLU, or nil
     ///   - output: (outChannels, outputSize(height), outputSize(width))
     ///   - workspace: at least `patchSize` floats unless the convolution is pointwise
+    ///   - kernels: the products' micro-kernel
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
                                weight: PackedMatrix, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil,
-                               relu: Bool, output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>) {
+                               relu: Bool, output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>,
+                               kernels: CPUKernels = .selected) {
         let outHeight = g.outputSize(height), outWidth = g.outputSize(width)
         let pixels = outHeight * outWidth
         precondition(weight.rows == g.outChannels && weight.columns == g.patchSize, "weights do not fit \(g)")
         let epilogue = Gemm.Epilogue(bias: bias, residual: residual, residualStride: pixels, relu: relu)
         if g.isPointwise {
-            Gemm.multiply(weight, n: pixels, b: input, ldb: pixels, c: output, ldc: pixels, epilogue: epilogue)
+            Gemm.multiply(weight, n: pixels, b: input, ldb: pixels, c: output, ldc: pixels, epilogue: epilogue, kernels: kernels)
         } else {
             precondition(workspace.count >= g.patchSize, "workspace of \(workspace.count) < one patch column \(g.patchSize)")
             let block = min(pixels, workspace.count / g.patchSize)
@@ -58,7 +60,7 @@ public enum Convolution {
                 unfold(g, input: input, height: height, width: width, outWidth: outWidth,
                        firstPixel: start, pixelCount: count, columns: workspace.baseAddress!)
                 Gemm.multiply(weight, n: count, b: workspace.baseAddress!, ldb: count, c: output + start, ldc: pixels,
-                              epilogue: epilogue.offset(row: 0, column: start))
+                              epilogue: epilogue.offset(row: 0, column: start), kernels: kernels)
                 start += count
             }
         }

@@ -41,10 +41,11 @@ public enum Elementwise {
 public enum Softmax {
     /// Softmax along each row of a (rows, columns) matrix, in place, with the row maximum
     /// subtracted first as PyTorch does.
-    public static func rows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+    public static func rows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, kernels: CPUKernels = .selected) {
         nonisolated(unsafe) let x = x
+        let softmax = kernels.table.pointee.softmax_row!
         Threads.parallelFor(rows, minimumChunk: max(1, 16_384 / max(columns, 1))) { range in
-            for r in range { danet_softmax_row(x + r * columns, columns) }
+            for r in range { softmax(x + r * columns, columns) }
         }
     }
 }

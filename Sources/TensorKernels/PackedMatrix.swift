@@ -1,7 +1,8 @@
 import CVectorKernels
 
 /// A matrix that multiplies many inputs (a convolution's weights), stored once in the layout the
-/// GEMM backend reads: the AVX-512 kernel's panels, or plain row-major for OpenBLAS.
+/// GEMM backend reads: the blocked GEMM's panels (the same for every instruction set), or plain
+/// row-major for OpenBLAS.
 public struct PackedMatrix: Sendable {
     public let rows: Int
     public let columns: Int
@@ -23,16 +24,16 @@ public struct PackedMatrix: Sendable {
         deinit { pointer.deallocate() }
     }
 
-    /// True when the storage is the AVX-512 kernel's panels (`danet_gemm_packed_offset`), false
+    /// True when the storage is the blocked GEMM's panels (`danet_gemm_packed_offset`), false
     /// when it is row-major.
-    var isPanelLayout: Bool { backend == .avx512 }
+    var isPanelLayout: Bool { backend == .blocked }
 
     /// A zero matrix in the backend's layout, for a builder that writes its storage directly.
     init(zeros rows: Int, columns: Int, backend: Gemm.Backend) {
         self.rows = rows
         self.columns = columns
         self.backend = backend
-        storage = Storage(zeros: backend == .avx512 ? danet_gemm_packed_size(rows, columns) : rows * columns)
+        storage = Storage(zeros: backend == .blocked ? danet_gemm_packed_size(rows, columns) : rows * columns)
     }
 
     /// Packs `rows` x `columns` values, row-major with `rowStride` between rows.
@@ -40,7 +41,7 @@ public struct PackedMatrix: Sendable {
         self.init(zeros: rows, columns: columns, backend: backend)
         let stride = rowStride ?? columns, out = storage.pointer
         switch backend {
-        case .avx512:
+        case .blocked:
             danet_gemm_pack(rows, columns, values, stride, 1, out)
         case .openBLAS:
             for r in 0..<rows { (out + r * columns).update(from: values + r * stride, count: columns) }
@@ -85,24 +86,24 @@ extension Gemm {
     /// c m x n (row-major).
     public static func multiply(_ a: PackedMatrix, transposeB: Bool = false, n: Int, alpha: Float = 1,
                                 b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                epilogue: Epilogue? = nil) {
+                                epilogue: Epilogue? = nil, kernels: CPUKernels = .selected) {
         let (m, k) = (a.rows, a.columns)
         guard m > 0, n > 0 else { return }
         let epilogue = epilogue?.isEmpty == false ? epilogue : nil
         withExtendedLifetime(a.storage) {
-            guard a.backend == .avx512 else {
+            guard a.backend == .blocked else {
                 multiply(transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a.storage.pointer, lda: k,
-                         b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, backend: .openBLAS)
+                         b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, backend: .openBLAS, kernels: kernels)
                 if let epilogue { Elementwise.apply(epilogue, to: c, rows: m, columns: n, stride: ldc) }
                 return
             }
             let (bRow, bColumn) = transposeB ? (1, ldb) : (ldb, 1)
             nonisolated(unsafe) let packed = a.storage.pointer, b = b, c = c, epilogue = epilogue
-            split(m: m, n: n) { rows, columns in
+            split(m: m, n: n, tileColumns: kernels.tileColumns) { rows, columns in
                 let run = { (tail: UnsafePointer<DanetEpilogue>?) in
-                    danet_gemm_avx512_packed(rows.count, columns.count, k, alpha, packed, m, rows.lowerBound,
-                                             b + columns.lowerBound * bColumn, bRow, bColumn,
-                                             beta, c + rows.lowerBound * ldc + columns.lowerBound, ldc, tail)
+                    danet_gemm_packed(kernels.table, rows.count, columns.count, k, alpha, packed, m, rows.lowerBound,
+                                      b + columns.lowerBound * bColumn, bRow, bColumn,
+                                      beta, c + rows.lowerBound * ldc + columns.lowerBound, ldc, tail)
                 }
                 guard let e = epilogue?.offset(row: rows.lowerBound, column: columns.lowerBound) else { return run(nil) }
                 let part = DanetEpilogue(bias: e.bias, residual: e.residual, residual_ld: e.residualStride, relu: e.relu ? 1 : 0)
@@ -115,13 +116,13 @@ extension Gemm {
     /// `b + i * bStride` and c_i at `c + i * cStride`. The batch, not each product, is split across
     /// threads: one parallel region, and every product runs whole, packing its panels once.
     public static func multiply(batch: [PackedMatrix], n: Int, b: UnsafePointer<Float>, bStride: Int, ldb: Int,
-                                c: UnsafeMutablePointer<Float>, cStride: Int, ldc: Int) {
+                                c: UnsafeMutablePointer<Float>, cStride: Int, ldc: Int, kernels: CPUKernels = .selected) {
         guard let first = batch.first, n > 0 else { return }
         precondition(batch.allSatisfy { $0.rows == first.rows && $0.columns == first.columns && $0.backend == first.backend },
                      "a batch of products needs matrices of one shape and backend")
-        guard first.backend == .avx512, Threads.current > 1, batch.count >= Threads.current else {
+        guard first.backend == .blocked, Threads.current > 1, batch.count >= Threads.current else {
             for (i, a) in batch.enumerated() {
-                multiply(a, n: n, b: b + i * bStride, ldb: ldb, c: c + i * cStride, ldc: ldc)
+                multiply(a, n: n, b: b + i * bStride, ldb: ldb, c: c + i * cStride, ldc: ldc, kernels: kernels)
             }
             return
         }
@@ -129,8 +130,8 @@ extension Gemm {
         Threads.parallelFor(batch.count) { items in
             for i in items {
                 withExtendedLifetime(batch[i].storage) {
-                    danet_gemm_avx512_packed(first.rows, n, first.columns, 1, batch[i].storage.pointer, first.rows, 0,
-                                             b + i * bStride, ldb, 1, 0, c + i * cStride, ldc, nil)
+                    danet_gemm_packed(kernels.table, first.rows, n, first.columns, 1, batch[i].storage.pointer, first.rows, 0,
+                                      b + i * bStride, ldb, 1, 0, c + i * cStride, ldc, nil)
                 }
             }
         }

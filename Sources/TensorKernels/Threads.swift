@@ -1,17 +1,23 @@
+import CVectorKernels
 import Dispatch
 import Synchronization
 
-/// The one place the thread count is set: OpenBLAS's products and the kernels' own parallel loops.
+/// The one place the thread count is set, and the one pool every parallel kernel runs on: the
+/// products (OpenBLAS's included, which runs single-threaded inside each part), the transforms,
+/// the unfolding and the element-wise passes.
 public enum Threads {
-    private static let count = Atomic<Int>(1)
+    private static let count = Atomic<Int>(available)
 
-    /// Uses `n` threads from now on (OpenBLAS's `openblas_set_num_threads` and `parallelFor`).
+    /// The CPUs this process may use: its CPU affinity (taskset, Slurm, cpusets), lowered to its
+    /// cgroup's CPU quota rounded up (a container's `cpu.max`). The default thread count.
+    public static let available: Int = danet_available_cpus(nil, nil)
+
+    /// Uses `n` threads from now on.
     public static func set(_ n: Int) {
-        let n = max(1, n)
-        count.store(n, ordering: .relaxed)
-        Gemm.setThreads(n)
+        count.store(max(1, n), ordering: .relaxed)
     }
 
+    /// The thread count in use (initially `available`).
     public static var current: Int { count.load(ordering: .relaxed) }
 
     /// Runs `body(range)` over `0..<total` split into contiguous chunks, one per thread.

@@ -57,9 +57,8 @@ public enum Winograd {
     /// Tiles per block so that the transformed input stays within `workspaceFloats`.
     /// Whole register-tile widths of the GEMM where the workspace allows, so no product runs a
     /// mostly empty last column panel.
-    static func tilesPerBlock(perTile: Int, workspaceFloats: Int) -> Int {
+    static func tilesPerBlock(perTile: Int, workspaceFloats: Int, tileColumns panel: Int) -> Int {
         let fits = max(1, workspaceFloats / perTile)
-        let panel = Int(DANET_GEMM_NR)
         return fits >= panel ? fits / panel * panel : fits
     }
 
@@ -91,9 +90,11 @@ public enum Winograd {
     ///   - input: (inChannels, height, width); output: (outChannels, height, width)
     ///   - transformed: from `transformWeights`
     ///   - workspace: at least `floatsPerTile(g, tile: transformed.tile)` floats
+    ///   - kernels: the transforms and the products' micro-kernel
     public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
                                transformed: Weights, bias: UnsafePointer<Float>?, relu: Bool,
-                               output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>) {
+                               output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>,
+                               kernels: CPUKernels = .selected) {
         let tile = transformed.tile, positions = tile.positions
         precondition(applies(to: g) && transformed.matrices.count == positions
             && transformed.matrices[0].rows == g.outChannels && transformed.matrices[0].columns == g.inChannels,
@@ -101,12 +102,13 @@ public enum Winograd {
         let (cin, cout, d) = (g.inChannels, g.outChannels, g.dilation)
         let perTile = floatsPerTile(g, tile: tile)
         precondition(perTile <= workspace.count, "workspace too small for one Winograd tile")
-        let block = tilesPerBlock(perTile: perTile, workspaceFloats: workspace.count)
+        let block = tilesPerBlock(perTile: perTile, workspaceFloats: workspace.count, tileColumns: kernels.tileColumns)
         let pieces = segments(height: height, width: width, dilation: d, tile: tile.rawValue, limit: block)
         let scratchFloats = danet_winograd_scratch(pieces.map(\.tiles).max() ?? 0)
+        let table = kernels.table.pointee
         let (inputRow, outputRow) = tile == .f2x2
-            ? (danet_winograd_input_row, danet_winograd_output_row)
-            : (danet_winograd4_input_row, danet_winograd4_output_row)
+            ? (table.winograd_input_row!, table.winograd_output_row!)
+            : (table.winograd4_input_row!, table.winograd4_output_row!)
         nonisolated(unsafe) let input = input, output = output, bias = bias
         var first = 0
         while first < pieces.count {
@@ -133,7 +135,7 @@ public enum Winograd {
             }
             // M[ξ] = U[ξ] V[ξ]: (cout x cin) times (cin x count), for every position ξ.
             Gemm.multiply(batch: transformed.matrices, n: count, b: v, bStride: cin * count, ldb: count,
-                          c: m, cStride: cout * count, ldc: count)
+                          c: m, cStride: cout * count, ldc: count, kernels: kernels)
             // Y = Aᵀ M A, written into the sub-grid positions.
             Threads.parallelFor(cout, minimumChunk: 4) { channels in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)

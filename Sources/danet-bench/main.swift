@@ -1,6 +1,7 @@
 // In-process timings for the benchmark scripts in tools/, which time PyTorch in the same run.
 // Usage: danet-bench load FILE [REPEATS]   checkpoint open/index and every tensor as Float32
 //        danet-bench sgemm N [THREADS]      the sgemm rate on N x N matrices (DANET_GEMM=openblas: OpenBLAS's)
+//        danet-bench kernels                 which kernels and GEMM run here (DANET_ISA, DANET_GEMM), default threads
 // Prints one JSON object with the median of each measurement.
 #if canImport(Glibc)
 import Glibc
@@ -20,9 +21,16 @@ func median(_ values: [Double]) -> Double {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 3, ["load", "sgemm"].contains(arguments[1]) else {
-    print("usage: danet-bench load FILE [REPEATS] | danet-bench sgemm N [THREADS]")
+guard arguments.count >= 2, arguments[1] == "kernels" || (arguments.count >= 3 && ["load", "sgemm"].contains(arguments[1])) else {
+    print("usage: danet-bench load FILE [REPEATS] | danet-bench sgemm N [THREADS] | danet-bench kernels")
     exit(2)
+}
+
+if arguments[1] == "kernels" {
+    let available = CPUKernels.available.map { "\"\($0.isa.rawValue)\"" }.joined(separator: ", ")
+    print("{\"isa\": \"\(CPUKernels.selected.isa.rawValue)\", \"gemm\": \"\(Gemm.backendDescription)\", "
+        + "\"available\": [\(available)], \"defaultThreads\": \(Threads.available)}")
+    exit(0)
 }
 
 if arguments[1] == "sgemm" {
@@ -47,7 +55,7 @@ if arguments[1] == "sgemm" {
         print("sgemm gave a wrong product")
         exit(1)
     }
-    print("{\"n\": \(n), \"threads\": \(Threads.current), \"backend\": \"\(Gemm.backend.rawValue)\", \"gflops\": \(2 * Double(n) * Double(n) * Double(n) / median(Array(times.dropFirst())) / 1e9)}")
+    print("{\"n\": \(n), \"threads\": \(Threads.current), \"gemm\": \"\(Gemm.backendDescription)\", \"gflops\": \(2 * Double(n) * Double(n) * Double(n) / median(Array(times.dropFirst())) / 1e9)}")
     exit(0)
 }
 

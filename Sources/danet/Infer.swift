@@ -59,6 +59,7 @@ struct Infer: ParsableCommand {
             print("wrote \(output): logits \(results[0].1.shape) from DANet-R\(c.depth) (\(c.layout.rawValue), \(c.stem.rawValue) stem, "
                 + "\(c.classes) classes, layer4 dilations \(c.layer4Dilations.map(String.init).joined(separator: "/")), "
                 + "align_corners \(c.alignCorners)) in \(String(seconds: seconds)) s on \(Threads.current) threads "
+                + "(\(Gemm.backendDescription) GEMM, \(CPUKernels.selected.isa.rawValue) kernels) "
                 + "(weights loaded in \(String(seconds: loadSeconds)) s)")
         }
     }
@@ -96,7 +97,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Upsample logits with align_corners (true: official default; false: mmseg default).")
     var alignCorners: Bool?
 
-    @Option(help: "Threads for the matrix products (default: all cores).")
+    @Option(help: "Threads for the kernels (default: the CPUs this process may use, by its affinity and cgroup CPU limit).")
     var threads: Int?
 
     func validate() throws {
@@ -105,7 +106,7 @@ struct ModelOptions: ParsableArguments {
 
     /// The one place the thread count is set.
     func applyThreads() {
-        Threads.set(threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        Threads.set(threads ?? Threads.available)
     }
 
     func load(_ weights: String) throws -> DANet {

@@ -3,28 +3,20 @@
 
 #include <stddef.h>
 
-/// 1 when this CPU can run the AVX-512 kernel (asked of the CPU at run time).
-int danet_gemm_avx512_available(void);
+// MARK: Instruction sets and the kernel table
 
-/// C = alpha * A B + beta * C on one thread, with AVX-512.
-///
-/// A is m x k with element (i, p) at a[i * a_row + p * a_col]; B is k x n with element (p, j) at
-/// b[p * b_row + j * b_col]; C is m x n, row-major with leading dimension ldc. Strides express the
-/// transposes, so the packing absorbs them. Packing buffers are per thread and kept for reuse.
-void danet_gemm_avx512(long m, long n, long k, float alpha,
-                       const float *a, long a_row, long a_col,
-                       const float *b, long b_row, long b_col,
-                       float beta, float *c, long ldc);
+/// The instruction sets the kernels are written for. Every CPU runs `DANET_ISA_GENERIC`.
+typedef enum {
+    DANET_ISA_GENERIC = 0,
+    DANET_ISA_AVX2 = 1,    // x86-64 with AVX2 and FMA
+    DANET_ISA_AVX512 = 2,  // x86-64 with AVX-512F
+    DANET_ISA_NEON = 3,    // ARM64 (Advanced SIMD is part of the architecture)
+} DanetISA;
 
-/// Floats `danet_gemm_pack` writes for an m x k matrix.
-long danet_gemm_packed_size(long m, long k);
+enum { DANET_ISA_COUNT = 4 };
 
-/// Packs A (m x k, strides as in `danet_gemm_avx512`) once, in the panel order the kernel reads:
-/// for weights that multiply many inputs, so no product packs them again.
-void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, float *packed);
-
-/// What the packed product does to its final sums before storing them, in this order: add
-/// bias[i] to row i, add residual[i * residual_ld + j], clamp at 0. Null pointers skip a step.
+/// What the product does to its final sums before storing them, in this order: add bias[i] to
+/// row i, add residual[i * residual_ld + j], clamp at 0. Null pointers skip a step.
 typedef struct {
     const float *bias;
     const float *residual;
@@ -32,55 +24,103 @@ typedef struct {
     int relu;
 } DanetEpilogue;
 
-/// `danet_gemm_avx512` with A from `danet_gemm_pack` (of an m_total x k matrix): rows
+/// One instruction set's kernels and the GEMM blocking that suits them.
+typedef struct {
+    DanetISA isa;
+    const char *name;
+    /// Columns of the register tile (rows are DANET_GEMM_MR for every kernel).
+    long nr;
+    /// Depth, rows and columns of one cache block; kc divides DANET_GEMM_KC.
+    long kc, mc, nc;
+
+    /// acc = A_panel B_panel over kc (A: kc x MR, B: kc x nr, both packed); then, for rows < mr and
+    /// columns < nr of C: C = alpha * acc + beta * C (C not read when beta is 0), then `epilogue`.
+    void (*micro_kernel)(long kc, const float *a, const float *b, float alpha, float beta, float *c, long ldc,
+                         long mr, long nr, const DanetEpilogue *epilogue);
+    void (*winograd_input_row)(const float *plane, long height, long width, long dilation, long a, long b,
+                               long tile_row, long tiles, float *v, long stride, float *scratch);
+    void (*winograd_output_row)(const float *m, long stride, long tiles, float bias, int relu, float *out,
+                                long height, long width, long dilation, long a, long b, long tile_row, float *scratch);
+    void (*winograd4_input_row)(const float *plane, long height, long width, long dilation, long a, long b,
+                                long tile_row, long tiles, float *v, long stride, float *scratch);
+    void (*winograd4_output_row)(const float *m, long stride, long tiles, float bias, int relu, float *out,
+                                 long height, long width, long dilation, long a, long b, long tile_row, float *scratch);
+    void (*softmax_row)(float *row, long n);
+} DanetKernels;
+
+/// 1 when this build and this CPU can run `isa`.
+int danet_isa_supported(DanetISA isa);
+
+/// The kernels for `isa`, or null when this CPU cannot run them.
+const DanetKernels *danet_kernels(DanetISA isa);
+
+/// The best instruction set this CPU runs, capped by the environment variable DANET_ISA
+/// (avx512, avx2, neon or generic) when it is set: a named set the CPU lacks gives the best one
+/// below it. Reads the environment on each call (callers keep the result); `*requested` (if not
+/// null) gets DANET_ISA's value, or null when it is not set.
+const DanetKernels *danet_kernels_selected(const char **requested);
+
+// MARK: GEMM
+
+/// Rows of every register tile (callers split work on multiples of it), and the depth of one block
+/// of a packed matrix.
+enum { DANET_GEMM_MR = 6, DANET_GEMM_KC = 512 };
+
+/// C = alpha * A B + beta * C on one thread (C not read when beta is 0).
+///
+/// A is m x k with element (i, p) at a[i * a_row + p * a_col]; B is k x n with element (p, j) at
+/// b[p * b_row + j * b_col]; C is m x n, row-major with leading dimension ldc. Strides express the
+/// transposes, so the packing absorbs them. Packing buffers are per thread and kept for reuse.
+void danet_gemm(const DanetKernels *kernels, long m, long n, long k, float alpha,
+                const float *a, long a_row, long a_col,
+                const float *b, long b_row, long b_col,
+                float beta, float *c, long ldc);
+
+/// Floats `danet_gemm_pack` writes for an m x k matrix.
+long danet_gemm_packed_size(long m, long k);
+
+/// Packs A (m x k, strides as in `danet_gemm`) once, in the panel order every kernel reads: for
+/// weights that multiply many inputs, so no product packs them again.
+void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, float *packed);
+
+/// `danet_gemm` with A from `danet_gemm_pack` (of an m_total x k matrix): rows
 /// [first_row, first_row + m) of it, where first_row is a multiple of DANET_GEMM_MR. `epilogue`
 /// (or null) is relative to this part: its bias and residual start at the part's first row and column.
-void danet_gemm_avx512_packed(long m, long n, long k, float alpha,
-                              const float *packed, long m_total, long first_row,
-                              const float *b, long b_row, long b_col,
-                              float beta, float *c, long ldc, const DanetEpilogue *epilogue);
+void danet_gemm_packed(const DanetKernels *kernels, long m, long n, long k, float alpha,
+                       const float *packed, long m_total, long first_row,
+                       const float *b, long b_row, long b_col,
+                       float beta, float *c, long ldc, const DanetEpilogue *epilogue);
 
-/// Rows and columns of one register tile (callers split work on multiples of these), and the
-/// depth of one packed block.
-enum { DANET_GEMM_MR = 6, DANET_GEMM_NR = 64, DANET_GEMM_KC = 512 };
-
-/// Where `danet_gemm_pack` puts element (row, col) of an m x k matrix.
+/// Where `danet_gemm_pack` puts element (row, col) of an m x k matrix: depth blocks of
+/// DANET_GEMM_KC, each holding every row's MR-row panel, each panel column-major within the block.
 static inline long danet_gemm_packed_offset(long m, long k, long row, long col) {
     const long pc = col / DANET_GEMM_KC * DANET_GEMM_KC, kc = k - pc < DANET_GEMM_KC ? k - pc : DANET_GEMM_KC;
     const long padded = (m + DANET_GEMM_MR - 1) / DANET_GEMM_MR * DANET_GEMM_MR;
     return pc * padded + (row / DANET_GEMM_MR) * kc * DANET_GEMM_MR + (col - pc) * DANET_GEMM_MR + row % DANET_GEMM_MR;
 }
 
+// MARK: Winograd
+
 /// Floats of scratch the Winograd row transforms (either tile size) need for a row of `tiles` tiles.
 long danet_winograd_scratch(long tiles);
 
-/// Winograd F(2x2, 3x3) input transform, V = Bᵀ d B, of one row of tiles of one channel.
-///
-/// The tiles lie on the sub-grid of rows a, a + dilation, ... and columns b, b + dilation, ...
-/// (a dilated 3x3 convolution is an ordinary one there), tile row `tile_row`, padding 1 on the
-/// sub-grid; a row may start part-way, at b = b0 + 2 * first * dilation. Value ξ (0..<16) of
-/// tile t goes to v[ξ * stride + t]. Vectorised for the CPU it runs on.
-void danet_winograd_input_row(const float *plane, long height, long width, long dilation,
-                              long a, long b, long tile_row, long tiles,
-                              float *v, long stride, float *scratch);
-
-/// Winograd F(2x2, 3x3) output transform, Y = Aᵀ M A, of one row of tiles of one output channel:
-/// reads m[ξ * stride + t], adds `bias`, applies ReLU when `relu` is non-zero, and writes the 2x2
-/// outputs of each tile into `out` (height x width) at the sub-grid positions of `danet_winograd_input_row`.
-void danet_winograd_output_row(const float *m, long stride, long tiles, float bias, int relu,
-                               float *out, long height, long width, long dilation,
-                               long a, long b, long tile_row, float *scratch);
-
-/// F(4x4, 3x3): as `danet_winograd_input_row` with 6 x 6 input tiles every 4 sub-grid rows and
-/// columns, 36 values per tile (ξ = 6 i + j).
-void danet_winograd4_input_row(const float *plane, long height, long width, long dilation,
-                               long a, long b, long tile_row, long tiles,
-                               float *v, long stride, float *scratch);
-
-/// F(4x4, 3x3): as `danet_winograd_output_row`, writing 4 x 4 outputs per tile.
-void danet_winograd4_output_row(const float *m, long stride, long tiles, float bias, int relu,
-                                float *out, long height, long width, long dilation,
-                                long a, long b, long tile_row, float *scratch);
+// The row transforms are in the kernel table:
+//
+// winograd_input_row: F(2x2, 3x3) input transform, V = Bᵀ d B, of one row of tiles of one channel.
+// The tiles lie on the sub-grid of rows a, a + dilation, ... and columns b, b + dilation, ... (a
+// dilated 3x3 convolution is an ordinary one there), tile row `tile_row`, padding 1 on the
+// sub-grid; a row may start part-way, at b = b0 + 2 * first * dilation. Value ξ (0..<16) of tile t
+// goes to v[ξ * stride + t].
+//
+// winograd_output_row: F(2x2, 3x3) output transform, Y = Aᵀ M A, of one row of tiles of one output
+// channel: reads m[ξ * stride + t], adds `bias`, applies ReLU when `relu` is non-zero, and writes
+// the 2x2 outputs of each tile into `out` (height x width) at the sub-grid positions of the input
+// transform.
+//
+// winograd4_input_row, winograd4_output_row: the same for F(4x4, 3x3): 6 x 6 input tiles every 4
+// sub-grid rows and columns, 36 values per tile (ξ = 6 i + j), 4 x 4 outputs per tile.
+//
+// softmax_row: softmax of one row in place, the row maximum subtracted first as PyTorch does.
 
 /// U = G w Gᵀ for output channels [out_first, out_first + out_count) and every input channel of
 /// 3x3 filters `weight` (out_channels, in_channels, 3, 3): value ξ of every (output, input) pair
@@ -89,7 +129,11 @@ void danet_winograd4_output_row(const float *m, long stride, long tiles, float b
 void danet_winograd_filters(int tile, const float *weight, long in_channels, long out_channels,
                             long out_first, long out_count, float *const *u, int packed);
 
-/// Softmax of one row in place, the row maximum subtracted first as PyTorch does.
-void danet_softmax_row(float *row, long n);
+// MARK: Threads
+
+/// The CPUs this process may run on: the CPUs in its affinity mask, lowered to its cgroup's CPU
+/// quota rounded up (cgroup v2 `cpu.max` of its cgroup and every parent, or v1
+/// `cpu.cfs_quota_us`). `*affinity` and `*quota` (if not null) get the two parts (quota 0: none).
+long danet_available_cpus(long *affinity, long *quota);
 
 #endif

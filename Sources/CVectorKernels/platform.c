@@ -1,0 +1,111 @@
+// The CPUs this process may use: its affinity mask (taskset, Slurm, cpusets) and its cgroup's CPU
+// quota (a container's or a Slurm job's limit), the only operating-system calls of this module.
+#if defined(__linux__)
+#define _GNU_SOURCE
+#include <sched.h>
+#endif
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "CVectorKernels.h"
+
+#if defined(__linux__)
+// ceil(quota / period) from a cgroup v2 cpu.max ("max 100000" or "150000 100000"), or 0 for no limit.
+static long cgroup2_limit(const char *path) {
+    FILE *file = fopen(path, "r");
+    if (!file) return 0;
+    char quota[32] = "";
+    long period = 0, limit = 0;
+    if (fscanf(file, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
+        long value = 0;
+        if (sscanf(quota, "%ld", &value) == 1 && value > 0) limit = (value + period - 1) / period;
+    }
+    fclose(file);
+    return limit;
+}
+
+// The same for cgroup v1's cpu.cfs_quota_us (-1: no limit) and cpu.cfs_period_us in `directory`.
+static long cgroup1_limit(const char *directory) {
+    char path[512];
+    long quota = -1, period = 0;
+    snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", directory);
+    FILE *file = fopen(path, "r");
+    if (!file) return 0;
+    if (fscanf(file, "%ld", &quota) != 1) quota = -1;
+    fclose(file);
+    snprintf(path, sizeof path, "%s/cpu.cfs_period_us", directory);
+    file = fopen(path, "r");
+    if (!file) return 0;
+    if (fscanf(file, "%ld", &period) != 1) period = 0;
+    fclose(file);
+    return quota > 0 && period > 0 ? (quota + period - 1) / period : 0;
+}
+
+// True when the comma-separated controller list of a /proc/self/cgroup line names `cpu`.
+static int names_cpu(const char *controllers, size_t length) {
+    for (size_t i = 0; i + 3 <= length; i++)
+        if (strncmp(controllers + i, "cpu", 3) == 0 && (i == 0 || controllers[i - 1] == ',') &&
+            (i + 3 == length || controllers[i + 3] == ','))
+            return 1;
+    return 0;
+}
+
+// The tightest limit of `file` (cpu.max or the v1 pair) in `root` + `relative` and every parent up
+// to `root` ("/a/b" is checked as ROOT/a/b, ROOT/a and ROOT).
+static long tightest(const char *root, char *relative, int v2) {
+    long limit = 0;
+    if (strcmp(relative, "/") == 0) relative[0] = 0;
+    for (;;) {
+        char path[512];
+        snprintf(path, sizeof path, v2 ? "%s%s/cpu.max" : "%s%s", root, relative);
+        const long here = v2 ? cgroup2_limit(path) : cgroup1_limit(path);
+        if (here > 0 && (limit == 0 || here < limit)) limit = here;
+        char *slash = strrchr(relative, '/');
+        if (!slash) break;
+        *slash = 0;
+    }
+    return limit;
+}
+
+// This process's cgroups (from /proc/self/cgroup): the v2 one ("0::/path") and the v1 cpu
+// controller's ("N:cpu,cpuacct:/path"); inside a container with its own cgroup namespace both are "/".
+static long cgroup_limit(void) {
+    char v2[400] = "", v1[400] = "";
+    int has_v2 = 0, has_v1 = 0;
+    FILE *file = fopen("/proc/self/cgroup", "r");
+    if (file) {
+        char line[512];
+        while (fgets(line, sizeof line, file)) {
+            line[strcspn(line, "\n")] = 0;
+            char *first = strchr(line, ':'), *second = first ? strchr(first + 1, ':') : NULL;
+            if (!second) continue;
+            if (strncmp(line, "0::", 3) == 0) {
+                snprintf(v2, sizeof v2, "%s", second + 1);
+                has_v2 = 1;
+            } else if (names_cpu(first + 1, (size_t)(second - first - 1))) {
+                snprintf(v1, sizeof v1, "%s", second + 1);
+                has_v1 = 1;
+            }
+        }
+        fclose(file);
+    }
+    const long a = has_v2 ? tightest("/sys/fs/cgroup", v2, 1) : 0;
+    const long b = has_v1 ? tightest("/sys/fs/cgroup/cpu", v1, 0) : 0;
+    return a > 0 && (b == 0 || a < b) ? a : b;
+}
+#endif
+
+long danet_available_cpus(long *affinity, long *quota) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN), limit = 0;
+#if defined(__linux__)
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) cpus = CPU_COUNT(&set);
+    limit = cgroup_limit();
+#endif
+    if (cpus < 1) cpus = 1;
+    if (affinity) *affinity = cpus;
+    if (quota) *quota = limit;
+    return limit > 0 && limit < cpus ? limit : cpus;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The C kernels against the portable C ones (Tests/CKernelTests/kernel_test.c): built natively and
+# run for every instruction set this CPU has, then cross-compiled for ARM64 and run under
+# qemu-aarch64, so the NEON kernels are tested on an x86-64 machine too. Installs the cross
+# compiler and qemu-user (Debian: gcc-aarch64-linux-gnu, qemu-user) if they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=.build/c-kernel-tests
+mkdir -p "$out"
+sources=(Sources/CVectorKernels/*.c Tests/CKernelTests/kernel_test.c)
+flags=(-std=gnu11 -O2 -Wall -Wextra -Werror -ISources/CVectorKernels/include -ISources/CVectorKernels)
+
+echo "== C kernels, native ($(uname -m))"
+cc=clang
+command -v clang >/dev/null || cc=cc
+"$cc" "${flags[@]}" "${sources[@]}" -lm -o "$out/kernel_test"
+"$out/kernel_test"
+
+if [ "$(uname -m)" != aarch64 ]; then
+    missing=()
+    command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+    command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+    if [ ${#missing[@]} -gt 0 ]; then
+        sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${missing[@]}"
+    fi
+    echo "== C kernels, ARM64 under qemu-aarch64"
+    aarch64-linux-gnu-gcc "${flags[@]}" -static "${sources[@]}" -lm -o "$out/kernel_test-aarch64"
+    qemu-aarch64 "$out/kernel_test-aarch64"
+fi
