@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
-# Every test on a fresh machine: install, build, run the Swift test suites; then the archive and
-# image tests again under AddressSanitizer, and each fuzz target for about a minute (SECURITY.md).
+# Every test on a fresh machine: install, build, run the Swift test suites, the parity tests again
+# under each lower instruction set, the C kernel tests natively and for ARM64 under qemu; then the
+# archive and image tests again under AddressSanitizer, and each fuzz target for about a minute
+# (SECURITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-system-deps.sh
 swift build --build-tests
 swift test --skip-build
+
+# The model and pipeline parity tests again with each lower instruction set this CPU runs forced
+# (DANET_ISA); the kernel tests above already ran every instruction set on its own.
+lower=$(.build/debug/danet-bench kernels | python3 -c 'import json, sys; k = json.load(sys.stdin); print(" ".join(i for i in k["available"] if i != k["isa"]))')
+for isa in $lower; do
+    echo "== parity with DANET_ISA=$isa"
+    DANET_ISA=$isa swift test --skip-build --filter "DANetModelTests|SegmentationTests"
+done
+
+# The C kernels against the portable ones, natively and for ARM64 under qemu-aarch64.
+bash tools/test_c_kernels.sh
 
 # AddressSanitizer over the readers' tests, in its own build folder. LeakSanitizer runs too; the
 # suppressions name only leaks inside the test runner (XCTest), not this package.

@@ -37,7 +37,7 @@ struct DANetParityTests {
             let reference = try #require(golden[key])
             report.append("\(label) \(expectClose(actual, reference, "\(name) \(label)") / reference.maxMagnitude)")
         }
-        print("\(name) max|diff|/max|ref|: " + report.joined(separator: ", "))
+        print("\(name) (\(CPUKernels.selected) kernels) max|diff|/max|ref|: " + report.joined(separator: ", "))
     }
 }
 

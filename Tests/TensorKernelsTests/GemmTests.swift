@@ -1,7 +1,7 @@
 import Testing
 import TensorKernels
 
-/// Both GEMM backends against a float64 product, over the shapes the register tiles find hard:
+/// Every GEMM engine (OpenBLAS, and the blocked GEMM with each micro-kernel this CPU runs) against a float64 product, over the shapes the register tiles find hard:
 /// sizes that are not multiples of the tile, depths beyond one packing block, both transposes,
 /// alpha and beta, and leading dimensions wider than the matrices.
 /// Tolerance: max|diff| <= 1e-5 * k * max|a| * max|b|.
@@ -26,10 +26,9 @@ struct GemmTests {
         Shape(m: 300, n: 5, k: 8, transposeA: false, transposeB: false, alpha: 1, beta: 0),
     ]
 
-    static var backends: [Gemm.Backend] { Gemm.avx512Available ? Gemm.Backend.allCases : [.openBLAS] }
-
-    @Test("matches a float64 product", arguments: backends, shapes)
-    func product(backend: Gemm.Backend, shape s: Shape) {
+    @Test("matches a float64 product", arguments: GemmEngine.all, shapes)
+    func product(engine: GemmEngine, shape s: Shape) {
+        let (backend, kernels) = (engine.backend, engine.kernels)
         // Leading dimensions with slack, so a kernel that assumes packed rows fails.
         let (aRows, aColumns) = s.transposeA ? (s.k, s.m) : (s.m, s.k)
         let (bRows, bColumns) = s.transposeB ? (s.n, s.k) : (s.k, s.n)
@@ -51,18 +50,18 @@ struct GemmTests {
                 c.withUnsafeMutableBufferPointer { cp in
                     Gemm.multiply(transposeA: s.transposeA, transposeB: s.transposeB, m: s.m, n: s.n, k: s.k, alpha: s.alpha,
                                   a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: s.beta,
-                                  c: cp.baseAddress!, ldc: ldc, backend: backend)
+                                  c: cp.baseAddress!, ldc: ldc, backend: backend, kernels: kernels)
                 }
                 guard !s.transposeA else { return }
                 let packed = PackedMatrix(rows: s.m, columns: s.k, values: ap.baseAddress!, rowStride: lda, backend: backend)
                 packedC.withUnsafeMutableBufferPointer { cp in
                     Gemm.multiply(packed, transposeB: s.transposeB, n: s.n, alpha: s.alpha, b: bp.baseAddress!, ldb: ldb,
-                                  beta: s.beta, c: cp.baseAddress!, ldc: ldc)
+                                  beta: s.beta, c: cp.baseAddress!, ldc: ldc, kernels: kernels)
                 }
             }
         }
-        check(c, "\(backend) \(s.testDescription)")
-        if !s.transposeA { check(packedC, "\(backend) packed \(s.testDescription)") }
+        check(c, "\(engine) \(s.testDescription)")
+        if !s.transposeA { check(packedC, "\(engine) packed \(s.testDescription)") }
 
         func check(_ c: [Float], _ label: String) {
             var maxDiff = 0.0, first: [String] = [], slackTouched = false
@@ -93,22 +92,22 @@ struct GemmTests {
 
     /// The epilogue the convolutions use (bias per row, a residual, ReLU) against the same
     /// computed in float64, with the product split by rows (n = 200) and by columns (n = 700).
-    @Test("packed product with bias, residual and ReLU", arguments: backends, [200, 700])
-    func epilogue(backend: Gemm.Backend, n: Int) {
+    @Test("packed product with bias, residual and ReLU", arguments: GemmEngine.all, [200, 700])
+    func epilogue(engine: GemmEngine, n: Int) {
         let (m, k) = (13, 70)
         let a = (0..<(m * k)).map { Float(($0 * 37) % 19 - 9) / 9 }, b = (0..<(k * n)).map { Float(($0 * 11) % 23 - 11) / 11 }
         let bias = (0..<m).map { Float($0 % 5) - 2 }, residual = (0..<(m * n)).map { Float(($0 * 7) % 13 - 6) / 3 }
         var c = [Float](repeating: .nan, count: m * n)
         Threads.set(2)
         defer { Threads.set(1) }
-        let packed = PackedMatrix(rows: m, columns: k, values: a, backend: backend)
+        let packed = PackedMatrix(rows: m, columns: k, values: a, backend: engine.backend)
         b.withUnsafeBufferPointer { bp in
             bias.withUnsafeBufferPointer { biasPointer in
                 residual.withUnsafeBufferPointer { rp in
                     c.withUnsafeMutableBufferPointer { cp in
                         Gemm.multiply(packed, n: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n,
                                       epilogue: Gemm.Epilogue(bias: biasPointer.baseAddress!, residual: rp.baseAddress!,
-                                                              residualStride: n, relu: true))
+                                                              residualStride: n, relu: true), kernels: engine.kernels)
                     }
                 }
             }
@@ -123,6 +122,33 @@ struct GemmTests {
                 maxDiff = diff.isNaN ? .infinity : max(maxDiff, diff)
             }
         }
-        #expect(maxDiff <= 1e-5 * Double(k), "\(backend) n \(n): max|diff| \(maxDiff)")
+        #expect(maxDiff <= 1e-5 * Double(k), "\(engine) n \(n): max|diff| \(maxDiff)")
     }
+
+    /// Names what runs here and what does not, so that a kernel this CPU cannot run is reported,
+    /// not skipped in silence; the CPU's best set must be among those tested.
+    @Test("every instruction set this CPU runs is tested")
+    func coverage() {
+        let tested = CPUKernels.available.map(\.isa)
+        let skipped = CPUKernels.ISA.allCases.filter { !tested.contains($0) }
+        print("kernels tested: \(tested.map(\.rawValue).joined(separator: ", ")); not run by this CPU: "
+            + (skipped.isEmpty ? "none" : skipped.map(\.rawValue).joined(separator: ", "))
+            + "; selected: \(CPUKernels.selected.isa.rawValue) (DANET_ISA=\(CPUKernels.requestedISA ?? "-"))")
+        #expect(tested.contains(.generic))
+        #expect(tested.contains(CPUKernels.selected.isa))
+        #expect(GemmEngine.all.count == tested.count + 1)
+    }
+}
+
+/// One way to compute products: a backend, and for the blocked GEMM the instruction set of its micro-kernel.
+struct GemmEngine: Sendable, CustomTestStringConvertible, CustomStringConvertible {
+    let backend: Gemm.Backend
+    let kernels: CPUKernels
+
+    /// OpenBLAS, then the blocked GEMM with every micro-kernel this CPU runs.
+    static let all: [GemmEngine] = [GemmEngine(backend: .openBLAS, kernels: .selected)]
+        + CPUKernels.available.map { GemmEngine(backend: .blocked, kernels: $0) }
+
+    var description: String { backend == .openBLAS ? "openblas" : "blocked/\(kernels.isa.rawValue)" }
+    var testDescription: String { description }
 }

@@ -32,7 +32,6 @@ struct KernelTests {
         #expect(maxDiff <= 1e-5 * scale, "\(label): max|diff| \(maxDiff); first mismatches \(first)")
     }
 
-    static var backends: [Gemm.Backend] { Gemm.avx512Available ? Gemm.Backend.allCases : [.openBLAS] }
 
     @Test("fixture present")
     func fixturePresent() {
@@ -49,16 +48,16 @@ struct KernelTests {
                              stride: numbers[1], padding: numbers[2], dilation: numbers[3])
         #expect([g.outChannels, g.outputSize(input.shape[1]), g.outputSize(input.shape[2])] == reference.shape)
         // A workspace of one column forces the blocked im2col path through every pixel block;
-        // two threads split the unfolding by rows. Each GEMM backend runs every combination.
-        for backend in Self.backends {
-            let packed = PackedMatrix(rows: g.outChannels, columns: g.patchSize, values: weight.data, backend: backend)
+        // two threads split the unfolding by rows. Each GEMM engine runs every combination.
+        for engine in GemmEngine.all {
+            let packed = PackedMatrix(rows: g.outChannels, columns: g.patchSize, values: weight.data, backend: engine.backend)
             for (workspaceSize, threads) in [(g.patchSize, 1), (1 << 16, 1), (g.patchSize, 2), (1 << 16, 2)] {
                 let output = run(input: input.data, bias: bias.data, outputCount: reference.data.count,
                                  workspace: workspaceSize, threads: threads) { x, b, y, ws in
                     Convolution.forward(g, input: x, height: input.shape[1], width: input.shape[2],
-                                        weight: packed, bias: b, relu: false, output: y, workspace: ws)
+                                        weight: packed, bias: b, relu: false, output: y, workspace: ws, kernels: engine.kernels)
                 }
-                expectClose(output, reference.data, "\(name) \(backend) workspace \(workspaceSize), \(threads) threads")
+                expectClose(output, reference.data, "\(name) \(engine) workspace \(workspaceSize), \(threads) threads")
             }
         }
     }
@@ -92,17 +91,17 @@ struct KernelTests {
         #expect(Winograd.applies(to: g))
         // The smallest workspace runs one tile per block; the large one all tiles at once.
         for tile in Winograd.Tile.allCases {
-            for backend in Self.backends {
+            for engine in GemmEngine.all {
                 let u = Winograd.transformWeights(weight.data, outChannels: g.outChannels, inChannels: g.inChannels,
-                                                  tile: tile, backend: backend)
+                                                  tile: tile, backend: engine.backend)
                 for (workspaceSize, threads) in [(Winograd.floatsPerTile(g, tile: tile), 1), (1 << 16, 2)] {
                     let output = run(input: input.data, bias: bias.data, outputCount: reference.data.count,
                                      workspace: workspaceSize, threads: threads) { x, b, y, ws in
                         Winograd.forward(g, input: x, height: input.shape[1], width: input.shape[2],
-                                         transformed: u, bias: b, relu: false, output: y, workspace: ws)
+                                         transformed: u, bias: b, relu: false, output: y, workspace: ws, kernels: engine.kernels)
                     }
                     expectClose(output, reference.data,
-                                "\(name) Winograd \(tile) \(backend), workspace \(workspaceSize), \(threads) threads")
+                                "\(name) Winograd \(tile) \(engine), workspace \(workspaceSize), \(threads) threads")
                 }
             }
         }
@@ -135,12 +134,14 @@ struct KernelTests {
         expectClose(output, reference.data, name)
     }
 
-    @Test("softmax over rows")
-    func softmax() throws {
+    @Test("softmax over rows, with every instruction set's kernel", arguments: CPUKernels.available)
+    func softmax(kernels: CPUKernels) throws {
         let input = try tensor("softmax.input"), reference = try tensor("softmax.output")
         var values = input.data
-        values.withUnsafeMutableBufferPointer { Softmax.rows($0.baseAddress!, rows: input.shape[0], columns: input.shape[1]) }
-        expectClose(values, reference.data, "softmax")
+        values.withUnsafeMutableBufferPointer {
+            Softmax.rows($0.baseAddress!, rows: input.shape[0], columns: input.shape[1], kernels: kernels)
+        }
+        expectClose(values, reference.data, "softmax \(kernels)")
     }
 }
 
