@@ -20,8 +20,8 @@ let package = Package(
         /// Reads PyTorch checkpoints (zip, legacy, TorchScript) and safetensors without running code.
         .target(name: "TorchArchive", dependencies: ["CLibZip"]),
 
-        /// Float32 NCHW kernels on OpenBLAS: convolution, pooling, resize, softmax, products.
-        .target(name: "TensorKernels", dependencies: ["CVectorKernels", "COpenBLAS"]),
+        /// Float32 NCHW kernels: products, convolution, Winograd, pooling, resize, softmax; one thread pool.
+        .target(name: "TensorKernels", dependencies: ["CVectorKernels"]),
 
         /// DANet: dilated ResNet, position and channel attention, official and mmseg key layouts.
         .target(name: "DANetModel", dependencies: ["TorchArchive", "TensorKernels"]),
@@ -52,20 +52,18 @@ let package = Package(
 
         // MARK: Implementation details
 
-        /// Single-precision GEMM micro-kernel for AVX-512 CPUs (chosen at run time).
-        .target(name: "CVectorKernels"),
+        /// C kernels with one table per instruction set (AVX-512, AVX2+FMA, NEON, portable C), chosen
+        /// at run time: the GEMM micro-kernels and blocking, Winograd transforms, softmax; the CPU count
+        /// and OpenBLAS, loaded on first use (Debian: libopenblas0).
+        .target(name: "CVectorKernels", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
 
-        // System libraries (Debian: libzip-dev, libopenblas-dev, libpng-dev, libturbojpeg0-dev)
+        // System libraries (Debian: libzip-dev, libpng-dev, libturbojpeg0-dev)
 
         /// glibc's <malloc.h>, for mallopt (part of libc: nothing to install or link).
         .systemLibrary(name: "CMalloc"),
         .systemLibrary(
             name: "CLibZip", pkgConfig: "libzip",
             providers: [.apt(["libzip-dev"])]
-        ),
-        .systemLibrary(
-            name: "COpenBLAS", pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
         ),
         .systemLibrary(
             name: "CLibPNG", pkgConfig: "libpng",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages swift-danet builds against, if any is missing.
 set -euo pipefail
-packages=(libzip-dev libopenblas-dev libpng-dev libturbojpeg0-dev pkg-config)
+packages=(libzip-dev libopenblas0 libpng-dev libturbojpeg0-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

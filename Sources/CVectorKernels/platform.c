@@ -1,9 +1,14 @@
-// The CPUs this process may use: its affinity mask (taskset, Slurm, cpusets) and its cgroup's CPU
-// quota (a container's or a Slurm job's limit), the only operating-system calls of this module.
+// The operating-system calls of this module: the CPUs this process may use (its affinity mask, as
+// taskset, Slurm and cpusets set it, and its cgroup's CPU quota, a container's or a Slurm job's
+// limit), and OpenBLAS, loaded only when a product asks for it.
 #if defined(__linux__)
 #define _GNU_SOURCE
 #include <sched.h>
 #endif
+#include <dlfcn.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -108,4 +113,52 @@ long danet_available_cpus(long *affinity, long *quota) {
     if (affinity) *affinity = cpus;
     if (quota) *quota = limit;
     return limit > 0 && limit < cpus ? limit : cpus;
+}
+
+// OpenBLAS starts its own worker threads when it loads, and they spin for a while before they
+// sleep. Loaded on first use instead of linked, it costs nothing to a process that never calls it,
+// and its workers never run: every call is one part of a product split on the package's threads.
+typedef void (*SgemmFunction)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                              int lda, const float *b, int ldb, float beta, float *c, int ldc);
+static SgemmFunction openblas_sgemm;
+static pthread_once_t openblas_once = PTHREAD_ONCE_INIT;
+
+static void load_openblas(void) {
+    const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblas.dylib"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !openblas_sgemm; i++) {
+        void *library = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+        if (!library) continue;
+        SgemmFunction sgemm = (SgemmFunction)dlsym(library, "cblas_sgemm");
+        void (*set_threads)(int) = (void (*)(int))dlsym(library, "openblas_set_num_threads");
+        if (!sgemm) {
+            dlclose(library);
+            continue;
+        }
+        if (set_threads) set_threads(1);
+        openblas_sgemm = sgemm;
+    }
+}
+
+int danet_openblas_available(void) {
+    pthread_once(&openblas_once, load_openblas);
+    return openblas_sgemm != NULL;
+}
+
+void danet_openblas_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                          const float *b, long ldb, float beta, float *c, long ldc) {
+    enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };  // CBLAS_ORDER and CBLAS_TRANSPOSE
+    if (!danet_openblas_available()) return;
+    openblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, alpha, a,
+                   (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+void danet_advise_huge_pages(void *buffer, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = 2u << 20, first = ((uintptr_t)buffer + huge - 1) / huge * huge;
+    const uintptr_t end = ((uintptr_t)buffer + bytes) / huge * huge;
+    if (end > first) (void)madvise((void *)first, end - first, MADV_HUGEPAGE);
+#else
+    (void)buffer;
+    (void)bytes;
+#endif
 }

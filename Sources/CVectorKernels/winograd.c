@@ -21,31 +21,36 @@ static const double filter_transform4[6][3] = {
 CLONES
 void danet_winograd_filters(int tile, const float *weight, long in_channels, long out_channels,
                             long out_first, long out_count, float *const *u, int packed) {
-    const int size = tile + 2, positions = size * size;
+    enum { LANES = 8 };
+    const int size = tile + 2;
     const double (*g)[3] = tile == 4 ? filter_transform4 : filter_transform2;
-    // U[i][j] = sum over taps (p, q) of G[i][p] G[j][q] w[p][q], summed in double: the transform
-    // adds no rounding of its own beyond the final float32.
-    double coefficient[36][9];
-    for (int i = 0; i < size; i++)
-        for (int j = 0; j < size; j++)
-            for (int p = 0; p < 3; p++)
-                for (int q = 0; q < 3; q++) coefficient[i * size + j][p * 3 + q] = g[i][p] * g[j][q];
+    const long step = packed ? DANET_GEMM_MR : 1;
+    // U = (G w) Gᵀ in two small products, in double (the transform adds no rounding of its own
+    // beyond the final float32), for LANES input channels at a time so that the compiler keeps
+    // each lane in a vector.
     for (long k = out_first; k < out_first + out_count; k++) {
-        // One output channel's filters (at most a few tens of KB) stay in cache for every position.
         const float *restrict w = weight + k * in_channels * 9;
-        for (int xi = 0; xi < positions; xi++) {
-            const double *restrict cf = coefficient[xi];
+        for (long block = 0; block < in_channels; block += DANET_GEMM_KC) {
+            const long end = block + DANET_GEMM_KC < in_channels ? block + DANET_GEMM_KC : in_channels;
             // Along a row, the packed layout steps by MR within each depth block.
-            for (long block = 0; block < in_channels; block += DANET_GEMM_KC) {
-                const long end = block + DANET_GEMM_KC < in_channels ? block + DANET_GEMM_KC : in_channels;
-                const long step = packed ? DANET_GEMM_MR : 1;
-                float *restrict target = u[xi] + (packed ? danet_gemm_packed_offset(out_channels, in_channels, k, block)
-                                                          : k * in_channels + block);
-                for (long c = block; c < end; c++) {
-                    double sum = 0;
-                    for (int t = 0; t < 9; t++) sum += cf[t] * w[c * 9 + t];
-                    target[(c - block) * step] = (float)sum;
-                }
+            const long start = packed ? danet_gemm_packed_offset(out_channels, in_channels, k, block) : k * in_channels + block;
+            for (long c0 = block; c0 < end; c0 += LANES) {
+                const long lanes = end - c0 < LANES ? end - c0 : LANES;
+                double taps[9][LANES], rows[6][3][LANES];
+                for (int t = 0; t < 9; t++)
+                    for (long l = 0; l < LANES; l++) taps[t][l] = l < lanes ? w[(c0 + l) * 9 + t] : 0;
+                for (int i = 0; i < size; i++)
+                    for (int q = 0; q < 3; q++)
+                        for (long l = 0; l < LANES; l++)
+                            rows[i][q][l] = g[i][0] * taps[q][l] + g[i][1] * taps[3 + q][l] + g[i][2] * taps[6 + q][l];
+                for (int i = 0; i < size; i++)
+                    for (int j = 0; j < size; j++) {
+                        double value[LANES];
+                        for (long l = 0; l < LANES; l++)
+                            value[l] = rows[i][0][l] * g[j][0] + rows[i][1][l] * g[j][1] + rows[i][2][l] * g[j][2];
+                        float *restrict target = u[i * size + j] + start + (c0 - block) * step;
+                        for (long l = 0; l < lanes; l++) target[l * step] = (float)value[l];
+                    }
             }
         }
     }

@@ -1,5 +1,4 @@
 import CVectorKernels
-import COpenBLAS
 
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +6,8 @@ import Glibc
 
 /// Row-major matrix products: the package's own blocked GEMM with a micro-kernel per instruction
 /// set, or OpenBLAS. Either way the products are split across `Threads.current` threads by this
-/// type, on the package's one thread pool; OpenBLAS itself always runs on one thread.
+/// type, on the package's one thread pool; OpenBLAS, loaded only when it is used, always runs on
+/// one thread.
 public enum Gemm {
     /// Which implementation computes the products.
     public enum Backend: String, Sendable, CaseIterable {
@@ -17,24 +17,26 @@ public enum Gemm {
         case openBLAS = "openblas"
     }
 
-    /// The default backend: the blocked GEMM, unless `DANET_GEMM=openblas` is set.
+    /// The default backend: the blocked GEMM, unless `DANET_GEMM=openblas` is set and OpenBLAS loads.
     public static let backend: Backend = {
-        if let name = getenv("DANET_GEMM"), String(cString: name).lowercased() == Backend.openBLAS.rawValue {
+        if let name = getenv("DANET_GEMM"), String(cString: name).lowercased() == Backend.openBLAS.rawValue,
+           openBLASAvailable {
             return .openBLAS
         }
         return .blocked
     }()
+
+    /// True when the system OpenBLAS (`libopenblas.so.0`) can be loaded.
+    public static var openBLASAvailable: Bool { danet_openblas_available() != 0 }
 
     /// What computes the products by default, for reports: "blocked/avx2" or "openblas".
     public static var backendDescription: String {
         backend == .blocked ? "blocked/\(CPUKernels.selected.isa.rawValue)" : backend.rawValue
     }
 
-    /// OpenBLAS's own threads never run: every call is one part of a split made here.
-    private static let openBLASSingleThreaded: Void = openblas_set_num_threads(1)
-
     /// `c = alpha * op(a) * op(b) + beta * c`, with op(a) m x k, op(b) k x n and c m x n (row-major).
-    /// Equivalent of `cblas_sgemm(CblasRowMajor, ...)`; with beta = 0, c is not read.
+    /// Equivalent of `cblas_sgemm(CblasRowMajor, ...)`; with beta = 0, c is not read. The OpenBLAS
+    /// backend, where OpenBLAS cannot be loaded, computes with the blocked GEMM instead.
     public static func multiply(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
                                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, backend: Backend = Gemm.backend,
@@ -43,16 +45,15 @@ public enum Gemm {
         let (aRow, aColumn) = transposeA ? (1, lda) : (lda, 1)
         let (bRow, bColumn) = transposeB ? (1, ldb) : (ldb, 1)
         nonisolated(unsafe) let a = a, b = b, c = c
-        if backend == .openBLAS { openBLASSingleThreaded }
+        let backend = backend == .openBLAS && !openBLASAvailable ? .blocked : backend
         split(m: m, n: n, tileColumns: kernels.tileColumns) { rows, columns in
             let (a, b, c) = (a + rows.lowerBound * aRow, b + columns.lowerBound * bColumn, c + rows.lowerBound * ldc + columns.lowerBound)
             switch backend {
             case .blocked:
                 danet_gemm(kernels.table, rows.count, columns.count, k, alpha, a, aRow, aColumn, b, bRow, bColumn, beta, c, ldc)
             case .openBLAS:
-                cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                            blasint(rows.count), blasint(columns.count), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
-                            beta, c, blasint(ldc))
+                danet_openblas_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, rows.count, columns.count, k, alpha, a, lda,
+                                     b, ldb, beta, c, ldc)
             }
         }
     }

@@ -17,7 +17,11 @@ public struct PackedMatrix: Sendable {
 
         init(zeros count: Int) {
             self.count = count
-            pointer = .allocate(capacity: max(count, 1))
+            // Large matrices (most of a model's weights) start on a huge page and ask for them.
+            let bytes = max(count, 1) * MemoryLayout<Float>.stride, huge = 2 << 20
+            let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: bytes >= huge ? huge : 64)
+            if bytes >= huge { danet_advise_huge_pages(raw, bytes) }
+            pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
             pointer.initialize(repeating: 0, count: count)
         }
 

@@ -14,8 +14,8 @@ struct Infer: ParsableCommand {
         discussion: """
             IN.safetensors holds 'input', float32 [N, 3, H, W], already normalised; any H and W. \
             OUT.safetensors receives 'logits' (fused, conv8), 'pam_logits' (conv6) and 'cam_logits' \
-            (conv7), each [N, classes, H, W]. The model's layout, depth, stem and classes are read \
-            from the weights.
+            (conv7), each [N, classes, H, W]; with --heads fused, 'logits' alone, the one output \
+            prediction uses. The model's layout, depth, stem and classes are read from the weights.
             """
     )
 
@@ -28,7 +28,17 @@ struct Infer: ParsableCommand {
     @Option(help: "Safetensors file to write.")
     var output: String
 
+    @Option(help: "Which logits to compute and write: all three heads, or the fused one only.")
+    var heads: HeadChoice = .all
+
     @OptionGroup var model: ModelOptions
+
+    enum HeadChoice: String, ExpressibleByArgument, CaseIterable {
+        case all
+        case fused
+
+        var model: DANet.Heads { self == .all ? .all : .fused }
+    }
 
     func run() throws {
         try reportingErrors {
@@ -42,7 +52,7 @@ struct Infer: ParsableCommand {
             var outputs: [DANet.Output] = []
             for n in 0..<tensor.shape[0] {
                 let image = Tensor(shape: [1] + tensor.shape.dropFirst(), data: Array(tensor.data[(n * tensor.imageSize)..<((n + 1) * tensor.imageSize)]))
-                outputs.append(try network(image))
+                outputs.append(try network(image, heads: heads.model))
                 bar.update(n + 1)
             }
             let seconds = monotonicSeconds() - start
@@ -50,7 +60,8 @@ struct Infer: ParsableCommand {
                 let parts = outputs.map(pick)
                 return Tensor(shape: [parts.count] + parts[0].shape.dropFirst(), data: parts.flatMap(\.data))
             }
-            let results = [("logits", joined(\.fused)), ("pam_logits", joined(\.position)), ("cam_logits", joined(\.channel))]
+            let results = [("logits", joined(\.fused))]
+                + (heads == .all ? [("pam_logits", joined(\.position)), ("cam_logits", joined(\.channel))] : [])
             let items = results.map { name, tensor in
                 SafetensorsWriter.Item(name: name, dtype: .float32, shape: tensor.shape) { tensor.data.withUnsafeBytes { Array($0) } }
             }

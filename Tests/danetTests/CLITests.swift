@@ -209,6 +209,23 @@ struct InferCommandTests {
         }
     }
 
+    @Test("--heads fused writes the fused logits alone, the same values as with every head")
+    func fusedOnly() throws {
+        let folder = try CLI.temporaryFolder()
+        let weights = Self.danetFixtures + "/official_resnet7_r50.pth.tar"
+        let golden = Self.danetFixtures + "/official_resnet7_r50.golden.safetensors"
+        for heads in ["all", "fused"] {
+            let result = try CLI.run(["infer", "--weights", weights, "--input", golden, "--output", folder + "/\(heads).safetensors",
+                                      "--threads", "2", "--heads", heads])
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("kernels)"), "the kernels that ran are reported: \(result.stdout)")
+        }
+        let all = try logits(folder + "/all.safetensors"), fused = try logits(folder + "/fused.safetensors")
+        #expect(fused.keys.sorted() == ["logits"])
+        let identical = fused["logits"] == all["logits"]
+        #expect(identical, "--heads fused changed the fused logits")
+    }
+
     @Test("bad inputs and options give one line and exit status 1", arguments: [
         (["--input", "archive/legacy.pth"], "expected a tensor named 'input'"),
         (["--weights", "archive/legacy.pth"], "expected a DANet checkpoint"),

@@ -136,4 +136,18 @@ void danet_winograd_filters(int tile, const float *weight, long in_channels, lon
 /// `cpu.cfs_quota_us`). `*affinity` and `*quota` (if not null) get the two parts (quota 0: none).
 long danet_available_cpus(long *affinity, long *quota);
 
+/// Asks for transparent huge pages under the whole 2 MB pages of `buffer` before it is first
+/// written: one page fault per 2 MB instead of per 4 KB, most of the cost of filling fresh memory.
+void danet_advise_huge_pages(void *buffer, size_t bytes);
+
+// MARK: OpenBLAS
+
+/// 1 when the system OpenBLAS could be loaded (on first call; its own threads are set to one).
+int danet_openblas_available(void);
+
+/// `cblas_sgemm(CblasRowMajor, ...)` from the system OpenBLAS, on the calling thread; nothing
+/// happens when `danet_openblas_available()` is 0.
+void danet_openblas_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha, const float *a, long lda,
+                          const float *b, long ldb, float beta, float *c, long ldc);
+
 #endif
