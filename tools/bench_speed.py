@@ -11,9 +11,10 @@ threads; R101 on a whole 1024 x 2048 frame (2 threads); peak RSS of R101 against
 engine runs in its own process, and the engines alternate: each round runs PyTorch, ONNX Runtime,
 OpenVINO and danet once, and a cell is the median over the rounds. A peer's time is its inference
 call after one warm-up call in the same process (ONNX Runtime and OpenVINO read the same ONNX export;
-OpenVINO on its CPU device in f32 with INFERENCE_NUM_THREADS set). danet's time is its whole process,
-`danet infer` from start to exit, loading the checkpoint and writing the logits included; its
-forward pass alone is shown beside it. Peak RSS is the whole process's (GNU time).
+OpenVINO on its CPU device in f32 with INFERENCE_NUM_THREADS set; PyTorch's forward returns all
+three heads, the ONNX export the fused one). danet's time is its whole process, `danet infer
+--heads fused` from start to exit, loading the checkpoint and writing the fused logits included;
+its forward pass alone is shown beside it. Peak RSS is the whole process's (GNU time).
 
 `--isa avx2` (or generic) forces danet's kernels lower with DANET_ISA and caps oneDNN, which PyTorch
 and OpenVINO use, with ONEDNN_MAX_CPU_ISA=AVX2; ONNX Runtime has no such switch and runs what the
@@ -140,7 +141,8 @@ def python_run(template, env, **fields):
 
 def danet_run(weights, input_path, threads, env):
     out, rss, wall = measured([DANET, "infer", "--weights", weights, "--input", input_path, "--output",
-                               os.path.join(OUT, "danet-out.safetensors"), "--threads", str(threads)], env=env)
+                               os.path.join(OUT, "danet-out.safetensors"), "--threads", str(threads), "--heads", "fused"],
+                              env=env)
     if out is None:
         return None, None
     forward, load = re.search(r"in ([0-9.]+) s on .* loaded in ([0-9.]+) s", out).groups()

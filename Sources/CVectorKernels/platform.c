@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -152,13 +153,23 @@ void danet_openblas_sgemm(int trans_a, int trans_b, long m, long n, long k, floa
                    (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
-void danet_advise_huge_pages(void *buffer, size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    const uintptr_t huge = 2u << 20, first = ((uintptr_t)buffer + huge - 1) / huge * huge;
-    const uintptr_t end = ((uintptr_t)buffer + bytes) / huge * huge;
-    if (end > first) (void)madvise((void *)first, end - first, MADV_HUGEPAGE);
+float *danet_allocate_zeroed(size_t count) {
+    const size_t bytes = (count ? count : 1) * sizeof(float);
+#if defined(MAP_ANONYMOUS)
+    // Fresh anonymous pages are zero already: no pass of our own over them.
+    void *pages = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return pages == MAP_FAILED ? NULL : (float *)pages;
 #else
-    (void)buffer;
-    (void)bytes;
+    return calloc(count ? count : 1, sizeof(float));
+#endif
+}
+
+void danet_free_zeroed(float *floats, size_t count) {
+    if (!floats) return;
+#if defined(MAP_ANONYMOUS)
+    munmap(floats, (count ? count : 1) * sizeof(float));
+#else
+    (void)count;
+    free(floats);
 #endif
 }

@@ -17,15 +17,14 @@ public struct PackedMatrix: Sendable {
 
         init(zeros count: Int) {
             self.count = count
-            // Large matrices (most of a model's weights) start on a huge page and ask for them.
-            let bytes = max(count, 1) * MemoryLayout<Float>.stride, huge = 2 << 20
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: bytes >= huge ? huge : 64)
-            if bytes >= huge { danet_advise_huge_pages(raw, bytes) }
-            pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-            pointer.initialize(repeating: 0, count: count)
+            // Pages of its own, zero from the system: filled once, by the packing, not twice.
+            guard let pages = danet_allocate_zeroed(count) else {
+                fatalError("out of memory for a \(count)-float weight matrix")
+            }
+            pointer = pages
         }
 
-        deinit { pointer.deallocate() }
+        deinit { danet_free_zeroed(pointer, count) }
     }
 
     /// True when the storage is the blocked GEMM's panels (`danet_gemm_packed_offset`), false

@@ -1,5 +1,4 @@
 import CVectorKernels
-import Dispatch
 import Synchronization
 
 /// The one place the thread count is set, and the one pool every parallel kernel runs on: the
@@ -20,16 +19,32 @@ public enum Threads {
     /// The thread count in use (initially `available`).
     public static var current: Int { count.load(ordering: .relaxed) }
 
-    /// Runs `body(range)` over `0..<total` split into contiguous chunks, one per thread.
+    /// Runs `body(range)` over `0..<total` split into contiguous chunks, one per thread, on the
+    /// package's thread pool (CVectorKernels): the calling thread runs a chunk too. Called while
+    /// another region runs, from another thread or from inside `body`, it runs on the caller alone.
     public static func parallelFor(_ total: Int, minimumChunk: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
         let chunks = min(current, max(1, total / max(minimumChunk, 1)))
         guard chunks > 1 else {
             body(0..<total)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = total * chunk / chunks, end = total * (chunk + 1) / chunks
-            if start < end { body(start..<end) }
+        withoutActuallyEscaping(body) { body in
+            var region = Region(body: body, total: total, chunks: chunks)
+            withUnsafeMutablePointer(to: &region) { pointer in
+                danet_parallel_run(chunks, Int32(chunks), { context, chunk in
+                    let region = context!.assumingMemoryBound(to: Region.self)
+                    let (total, chunks) = (region.pointee.total, region.pointee.chunks)
+                    let start = total * chunk / chunks, end = total * (chunk + 1) / chunks
+                    if start < end { region.pointee.body(start..<end) }
+                }, pointer)
+            }
         }
+    }
+
+    /// What the pool's tasks read: the body and how `0..<total` is cut.
+    private struct Region {
+        let body: @Sendable (Range<Int>) -> Void
+        let total: Int
+        let chunks: Int
     }
 }

@@ -21,11 +21,20 @@ func median(_ values: [Double]) -> Double {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2, arguments[1] == "kernels" || (arguments.count >= 3 && ["load", "sgemm"].contains(arguments[1])) else {
+guard arguments.count >= 2, arguments[1] == "kernels" || arguments[1] == "regions" || (arguments.count >= 3 && ["load", "sgemm"].contains(arguments[1])) else {
     print("usage: danet-bench load FILE [REPEATS] | danet-bench sgemm N [THREADS] | danet-bench kernels")
     exit(2)
 }
 
+if arguments[1] == "regions" {
+    Threads.set(2)
+    for _ in 0..<3 {
+        let start = now()
+        for _ in 0..<2000 { Threads.parallelFor(2) { r in let t0 = now(); while now() - t0 < 100e-6 {} } }
+        print("per region of 2 x 100 us: \((now() - start) / 2000 * 1e6) us")
+    }
+    exit(0)
+}
 if arguments[1] == "kernels" {
     let available = CPUKernels.available.map { "\"\($0.isa.rawValue)\"" }.joined(separator: ", ")
     print("{\"isa\": \"\(CPUKernels.selected.isa.rawValue)\", \"gemm\": \"\(Gemm.backendDescription)\", "

@@ -136,9 +136,17 @@ void danet_winograd_filters(int tile, const float *weight, long in_channels, lon
 /// `cpu.cfs_quota_us`). `*affinity` and `*quota` (if not null) get the two parts (quota 0: none).
 long danet_available_cpus(long *affinity, long *quota);
 
-/// Asks for transparent huge pages under the whole 2 MB pages of `buffer` before it is first
-/// written: one page fault per 2 MB instead of per 4 KB, most of the cost of filling fresh memory.
-void danet_advise_huge_pages(void *buffer, size_t bytes);
+/// `count` zero floats in pages of their own (for large, long-lived buffers such as packed
+/// weights), or null when the system has no memory for them; freed by `danet_free_zeroed`.
+float *danet_allocate_zeroed(size_t count);
+
+/// Frees what `danet_allocate_zeroed(count)` returned.
+void danet_free_zeroed(float *floats, size_t count);
+
+/// Runs task(context, i) for every i in [0, count) on up to `threads` threads of the package's pool,
+/// the calling thread among them, and returns when all are done. A call made while another region
+/// runs (from another thread, or from inside a task) runs every task on the calling thread.
+void danet_parallel_run(long count, int threads, void (*task)(void *context, long index), void *context);
 
 // MARK: OpenBLAS
 
