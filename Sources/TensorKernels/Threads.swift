@@ -19,19 +19,25 @@ public enum Threads {
     /// The thread count in use (initially `available`).
     public static var current: Int { count.load(ordering: .relaxed) }
 
-    /// Runs `body(range)` over `0..<total` split into contiguous chunks, one per thread, on the
-    /// package's thread pool (CVectorKernels): the calling thread runs a chunk too. Called while
-    /// another region runs, from another thread or from inside `body`, it runs on the caller alone.
+    /// Chunks per thread in a parallel region: threads take them as they finish, so one thread
+    /// slowed down (by the system, or by a harder part of the work) holds the others up less.
+    static let chunksPerThread = 4
+
+    /// Runs `body(range)` over `0..<total` split into contiguous chunks of at least `minimumChunk`,
+    /// a few per thread, on the package's thread pool (CVectorKernels): the calling thread works
+    /// too. Called while another region runs, from another thread or from inside `body`, it runs
+    /// on the caller alone.
     public static func parallelFor(_ total: Int, minimumChunk: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
-        let chunks = min(current, max(1, total / max(minimumChunk, 1)))
-        guard chunks > 1 else {
+        let threads = current
+        let chunks = min(threads * chunksPerThread, max(1, total / max(minimumChunk, 1)))
+        guard threads > 1, chunks > 1 else {
             body(0..<total)
             return
         }
         withoutActuallyEscaping(body) { body in
             var region = Region(body: body, total: total, chunks: chunks)
             withUnsafeMutablePointer(to: &region) { pointer in
-                danet_parallel_run(chunks, Int32(chunks), { context, chunk in
+                danet_parallel_run(chunks, Int32(min(threads, chunks)), { context, chunk in
                     let region = context!.assumingMemoryBound(to: Region.self)
                     let (total, chunks) = (region.pointee.total, region.pointee.chunks)
                     let start = total * chunk / chunks, end = total * (chunk + 1) / chunks
