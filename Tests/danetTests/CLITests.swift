@@ -226,6 +226,18 @@ struct InferCommandTests {
         #expect(identical, "--heads fused changed the fused logits")
     }
 
+    @Test("without --threads, the thread count follows the CPU affinity (taskset)")
+    func threadsFollowAffinity() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else { return }
+        let weights = Self.danetFixtures + "/official_resnet7_r50.pth.tar"
+        let golden = Self.danetFixtures + "/official_resnet7_r50.golden.safetensors"
+        let result = try CLI.run(["infer", "--weights", weights, "--input", golden, "--output",
+                                  try CLI.temporaryFolder() + "/out.safetensors", "--heads", "fused"],
+                                 shell: "exec /usr/bin/taskset -c 0 \"$0\" \"$@\"")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains(" on 1 threads "), "\(result.stdout)")
+    }
+
     @Test("bad inputs and options give one line and exit status 1", arguments: [
         (["--input", "archive/legacy.pth"], "expected a tensor named 'input'"),
         (["--weights", "archive/legacy.pth"], "expected a DANet checkpoint"),
