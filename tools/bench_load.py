@@ -15,7 +15,7 @@ bench-out/), warms the page cache, then reports the median of each measurement:
                                            files are not 4-byte aligned and fall back to a copy).
                                            Both touch every 4 KB page of every tensor.
   danet inspect                            the whole CLI process, printing the table
-Targets (issue 2): open+index <= 0.5x torch mmap; every tensor as Float32 <= 0.5x torch.load.
+Targets: open+index <= 0.5x torch mmap; every tensor as Float32 <= 0.5x torch.load.
 """
 
 import argparse

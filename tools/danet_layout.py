@@ -1,4 +1,4 @@
-"""The DANet checkpoint key layout of shared/DANET.md, as (name, shape) pairs.
+"""The DANet checkpoint key layouts (official and mmsegmentation), as (name, shape) pairs.
 
 Used to make full-size checkpoints for benchmarks without building the model; the counts are
 checked against the totals DANET.md gives (R50: 356 entries, 47,462,651 learnable parameters;

@@ -1,4 +1,4 @@
-"""A PyTorch reference DANet written from shared/DANET.md, for golden outputs and parity checks.
+"""A PyTorch reference DANet written from the paper and the official and mmsegmentation models, for golden outputs and parity checks.
 
 Module and parameter names follow the official layout (`pretrained.*`, `head.*`), so
 `model.state_dict()` is an official checkpoint; `to_mmseg(state_dict)` renames it to the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Fixtures/archive/: one checkpoint per case of shared/FORMATS.md, plus expected.json.
+"""Writes Fixtures/archive/: one checkpoint per case a reader must pass, plus expected.json.
 
 Run from the repository root with the tools venv (see README):
     .venv/bin/python tools/make_archive_fixtures.py

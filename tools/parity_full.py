@@ -6,8 +6,8 @@ zip and legacy formats, run through `danet infer`, compared with PyTorch.
 
 Prints, per model and file format, max|diff| and argmax agreement against PyTorch in float64 (the
 exact result of the reference) and in float32 (as users run it), next to PyTorch float32's own
-distance from float64: the noise floor that any float32 implementation shares. Pass criteria
-(issue 3), against the float64 reference: argmax agreement >= 99.99% of pixels and
+distance from float64: the noise floor that any float32 implementation shares. Pass criteria,
+against the float64 reference: argmax agreement >= 99.99% of pixels and
 max|diff| <= 1e-3 * max|reference|. Files go to bench-out/parity/.
 """
 

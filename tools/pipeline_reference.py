@@ -1,4 +1,4 @@
-"""The official DANet test-time pipeline in PyTorch, written from shared/DANET.md, for golden scores.
+"""The official DANet test-time pipeline in PyTorch, written from the official code's behaviour, for golden scores.
 
     scores = evaluate(model, image, scales, flip, base_size, crop_size, mode)   # (classes, H, W)
 

@@ -13,7 +13,7 @@ struct KeyMap: Sendable {
 
     static let official = KeyMap(rules: [])
 
-    /// mmsegmentation's DAHead on ResNetV1c (shared/DANET.md, "Key layout, mmsegmentation").
+    /// mmsegmentation's DAHead on ResNetV1c.
     static let mmseg = KeyMap(rules: [
         ("backbone.", "pretrained."),
         ("decode_head.pam_in_conv.conv.", "head.conv5a.0."),

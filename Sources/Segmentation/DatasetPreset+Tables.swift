@@ -1,5 +1,5 @@
 // Class names and palettes of ADE20K, PASCAL Context and COCO-Stuff, as mmsegmentation's dataset
-// metadata lists them (shared/DANET.md says to use it). Test-time sizes are the common configs.
+// metadata lists them, as users of those datasets know them. Test-time sizes are the common configs.
 extension DatasetPreset {
     static let adePalette: [Int] = [
         120, 120, 120, 180, 120, 120, 6, 230, 230, 80, 50, 50, 4, 200, 3, 120, 120, 80, 140, 140, 140, 204, 5, 255,

@@ -43,7 +43,7 @@ public struct DatasetPreset: Sendable {
                                              palette: [128, 64, 128, 70, 70, 70, 107, 142, 35, 70, 130, 180, 0, 0, 142, 220, 20, 60],
                                              baseSize: 256, cropSize: 256, mode: .whole)
 
-    /// Cityscapes trainIds: base 2048, crop 768, single scale with flip (shared/DANET.md).
+    /// Cityscapes trainIds: base 2048, crop 768, single scale with flip (the official DANet test setting).
     public static let cityscapes = DatasetPreset(
         "cityscapes",
         classes: "road|sidewalk|building|wall|fence|pole|traffic light|traffic sign|vegetation|terrain|sky|person|rider|car|truck|bus|train|motorcycle|bicycle",

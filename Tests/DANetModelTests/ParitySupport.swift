@@ -43,7 +43,7 @@ enum DANetFixtures {
     }
 }
 
-/// The parity criterion of issue 3: max|diff| <= 1e-4 * max|reference|. Records an issue that
+/// The parity criterion: max|diff| <= 1e-4 * max|reference|. Records an issue that
 /// prints max|diff| and the first mismatching elements, and returns max|diff|.
 @discardableResult
 func expectClose(_ actual: Tensor, _ reference: Tensor, _ label: String, relativeTolerance: Float = 1e-4,

@@ -1,7 +1,7 @@
 import Testing
 @testable import TorchArchive
 
-/// One test per valid case of shared/FORMATS.md: every tensor must match what torch.load returned.
+/// One test per valid case a reader must pass (tools/make_archive_fixtures.py): every tensor must match what torch.load returned.
 @Suite("Checkpoints match torch.load")
 struct CheckpointFixtureTests {
     @Test("reads the case as PyTorch does", arguments: Fixtures.validCases)
