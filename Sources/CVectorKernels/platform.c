@@ -7,7 +7,6 @@
 #endif
 #include <dlfcn.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,25 +150,4 @@ void danet_openblas_sgemm(int trans_a, int trans_b, long m, long n, long k, floa
     if (!danet_openblas_available()) return;
     openblas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS, trans_b ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, alpha, a,
                    (int)lda, b, (int)ldb, beta, c, (int)ldc);
-}
-
-float *danet_allocate_zeroed(size_t count) {
-    const size_t bytes = (count ? count : 1) * sizeof(float);
-#if defined(MAP_ANONYMOUS)
-    // Fresh anonymous pages are zero already: no pass of our own over them.
-    void *pages = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return pages == MAP_FAILED ? NULL : (float *)pages;
-#else
-    return calloc(count ? count : 1, sizeof(float));
-#endif
-}
-
-void danet_free_zeroed(float *floats, size_t count) {
-    if (!floats) return;
-#if defined(MAP_ANONYMOUS)
-    munmap(floats, (count ? count : 1) * sizeof(float));
-#else
-    (void)count;
-    free(floats);
-#endif
 }

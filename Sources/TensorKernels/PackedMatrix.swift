@@ -17,7 +17,7 @@ public struct PackedMatrix: Sendable {
 
         init(zeros count: Int) {
             self.count = count
-            // Pages of its own, zero from the system: filled once, by the packing, not twice.
+            // Zero from calloc, which does not clear memory fresh from the system a second time.
             guard let pages = danet_allocate_zeroed(count) else {
                 fatalError("out of memory for a \(count)-float weight matrix")
             }
