@@ -32,14 +32,14 @@ static long cgroup2_limit(const char *path) {
 
 // The same for cgroup v1's cpu.cfs_quota_us (-1: no limit) and cpu.cfs_period_us in `directory`.
 static long cgroup1_limit(const char *directory) {
-    char path[512];
+    char path[1024];
     long quota = -1, period = 0;
-    snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", directory);
+    if (snprintf(path, sizeof path, "%s/cpu.cfs_quota_us", directory) >= (int)sizeof path) return 0;
     FILE *file = fopen(path, "r");
     if (!file) return 0;
     if (fscanf(file, "%ld", &quota) != 1) quota = -1;
     fclose(file);
-    snprintf(path, sizeof path, "%s/cpu.cfs_period_us", directory);
+    if (snprintf(path, sizeof path, "%s/cpu.cfs_period_us", directory) >= (int)sizeof path) return 0;
     file = fopen(path, "r");
     if (!file) return 0;
     if (fscanf(file, "%ld", &period) != 1) period = 0;
@@ -62,8 +62,8 @@ static long tightest(const char *root, char *relative, int v2) {
     long limit = 0;
     if (strcmp(relative, "/") == 0) relative[0] = 0;
     for (;;) {
-        char path[512];
-        snprintf(path, sizeof path, v2 ? "%s%s/cpu.max" : "%s%s", root, relative);
+        char path[1024];
+        if (snprintf(path, sizeof path, v2 ? "%s%s/cpu.max" : "%s%s", root, relative) >= (int)sizeof path) break;
         const long here = v2 ? cgroup2_limit(path) : cgroup1_limit(path);
         if (here > 0 && (limit == 0 || here < limit)) limit = here;
         char *slash = strrchr(relative, '/');
