@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test on a fresh machine: install, build, run the Swift test suites, the parity tests again
-# under each lower instruction set, the C kernel tests natively and for ARM64 under qemu; then the
+# under each lower instruction set, the C kernel tests natively and for ARM64 under qemu, the thread
+# count under CPU limits; then the
 # archive and image tests again under AddressSanitizer, and each fuzz target for about a minute
 # (SECURITY.md).
 set -euo pipefail
@@ -19,6 +20,9 @@ done
 
 # The C kernels against the portable ones, natively and for ARM64 under qemu-aarch64.
 bash tools/test_c_kernels.sh
+
+# The default thread count under taskset and under a cgroup CPU quota.
+bash tools/test_cpu_limits.sh .build/debug/danet-bench
 
 # AddressSanitizer over the readers' tests, in its own build folder. LeakSanitizer runs too; the
 # suppressions name only leaks inside the test runner (XCTest), not this package.
