@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Every test on a fresh machine: install, build, run the Swift test suites, the parity tests again
 # under each lower instruction set, the C kernel tests natively and for ARM64 under qemu, the thread
-# count under CPU limits; then the
-# archive and image tests again under AddressSanitizer, and each fuzz target for about a minute
-# (SECURITY.md).
+# count under CPU limits; then the archive and image tests again under AddressSanitizer, and each
+# fuzz target for about a minute (SECURITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-system-deps.sh
