@@ -46,7 +46,8 @@ public enum Gemm {
         let (bRow, bColumn) = transposeB ? (1, ldb) : (ldb, 1)
         nonisolated(unsafe) let a = a, b = b, c = c
         let backend = backend == .openBLAS && !openBLASAvailable ? .blocked : backend
-        split(m: m, n: n, tileColumns: kernels.tileColumns) { rows, columns in
+        // Each part packs its own panels of A: one part per thread, so A is packed as few times as possible.
+        split(m: m, n: n, tileColumns: kernels.tileColumns, chunksPerThread: 1) { rows, columns in
             let (a, b, c) = (a + rows.lowerBound * aRow, b + columns.lowerBound * bColumn, c + rows.lowerBound * ldc + columns.lowerBound)
             switch backend {
             case .blocked:
@@ -61,15 +62,16 @@ public enum Gemm {
     /// Splits an m x n product across `Threads.current` threads: by columns when each thread gets
     /// several register tiles of them, else by rows (on multiples of the tile's rows, as a packed
     /// matrix requires). Parts share nothing but the inputs.
-    static func split(m: Int, n: Int, tileColumns nr: Int, _ body: @Sendable (Range<Int>, Range<Int>) -> Void) {
+    static func split(m: Int, n: Int, tileColumns nr: Int, chunksPerThread: Int = Threads.chunksPerThread,
+                      _ body: @Sendable (Range<Int>, Range<Int>) -> Void) {
         let mr = Int(DANET_GEMM_MR)
         let threads = Threads.current
         if threads > 1 && n >= threads * 4 * nr {
-            Threads.parallelFor((n + nr - 1) / nr) { part in
+            Threads.parallelFor((n + nr - 1) / nr, chunksPerThread: chunksPerThread) { part in
                 body(0..<m, (part.lowerBound * nr)..<min(n, part.upperBound * nr))
             }
         } else if threads > 1 && m >= threads * 2 * mr {
-            Threads.parallelFor((m + mr - 1) / mr) { part in
+            Threads.parallelFor((m + mr - 1) / mr, chunksPerThread: chunksPerThread) { part in
                 body((part.lowerBound * mr)..<min(m, part.upperBound * mr), 0..<n)
             }
         } else {

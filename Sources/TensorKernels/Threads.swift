@@ -21,15 +21,16 @@ public enum Threads {
 
     /// Chunks per thread in a parallel region: threads take them as they finish, so one thread
     /// slowed down (by the system, or by a harder part of the work) holds the others up less.
-    static let chunksPerThread = 4
+    public static let chunksPerThread = 4
 
     /// Runs `body(range)` over `0..<total` split into contiguous chunks of at least `minimumChunk`,
-    /// a few per thread, on the package's thread pool (CVectorKernels): the calling thread works
-    /// too. Called while another region runs, from another thread or from inside `body`, it runs
-    /// on the caller alone.
-    public static func parallelFor(_ total: Int, minimumChunk: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+    /// `chunksPerThread` per thread at most, on the package's thread pool (CVectorKernels): the
+    /// calling thread works too. Called while another region runs, from another thread or from
+    /// inside `body`, it runs on the caller alone.
+    public static func parallelFor(_ total: Int, minimumChunk: Int = 1, chunksPerThread: Int = Threads.chunksPerThread,
+                                   _ body: @Sendable (Range<Int>) -> Void) {
         let threads = current
-        let chunks = min(threads * chunksPerThread, max(1, total / max(minimumChunk, 1)))
+        let chunks = min(threads * max(1, chunksPerThread), max(1, total / max(minimumChunk, 1)))
         guard threads > 1, chunks > 1 else {
             body(0..<total)
             return
