@@ -94,11 +94,16 @@ void danet_free_zeroed(float *floats, size_t count) {
 
 // Depth block pc holds the panels of every row: panel P of block pc starts at
 // pc * padded_rows(m) + P * kc * MR, so any MR-aligned row range is a contiguous run of panels.
-void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, float *packed) {
+void danet_gemm_pack_rows(long m, long k, long first_row, long rows, const float *a, long a_row, long a_col,
+                          float *packed) {
     for (long pc = 0; pc < k; pc += DANET_GEMM_KC) {
         const long kc = k - pc < DANET_GEMM_KC ? k - pc : DANET_GEMM_KC;
-        pack_a(m, kc, a + pc * a_col, a_row, a_col, packed + pc * padded_rows(m));
+        pack_a(rows, kc, a + first_row * a_row + pc * a_col, a_row, a_col, packed + pc * padded_rows(m) + first_row * kc);
     }
+}
+
+void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, float *packed) {
+    danet_gemm_pack_rows(m, k, 0, m, a, a_row, a_col, packed);
 }
 
 // Without packing buffers (no memory for them), or with nothing to sum: computed directly.

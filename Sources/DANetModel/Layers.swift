@@ -64,12 +64,21 @@ struct Conv2d {
             let mean = try store.take(bn + ".running_mean", shape), variance = try store.take(bn + ".running_var", shape)
             var folded = [Float](repeating: 0, count: g.outChannels)
             let patch = g.patchSize
+            // In double, so the fold adds no rounding of its own beyond the final float32; output
+            // channels in parallel, each thread scaling its own rows of the weights.
+            let scales = (0..<g.outChannels).map { Double(gamma[$0]) / (Double(variance[$0]) + Conv2d.batchNormEpsilon).squareRoot() }
+            weight.withUnsafeMutableBufferPointer { w in
+                nonisolated(unsafe) let w = w.baseAddress!
+                Threads.parallelFor(g.outChannels, minimumChunk: max(1, 65_536 / max(patch, 1))) { outputs in
+                    for o in outputs {
+                        let scale = scales[o]
+                        for i in 0..<patch { w[o * patch + i] = Float(Double(w[o * patch + i]) * scale) }
+                    }
+                }
+            }
             for o in 0..<g.outChannels {
-                // In double, so the fold adds no rounding of its own beyond the final float32.
-                let scale = Double(gamma[o]) / (Double(variance[o]) + Conv2d.batchNormEpsilon).squareRoot()
-                for i in 0..<patch { weight[o * patch + i] = Float(Double(weight[o * patch + i]) * scale) }
                 let convBias = Double(bias?[o] ?? 0)
-                folded[o] = Float(Double(beta[o]) + (convBias - Double(mean[o])) * scale)
+                folded[o] = Float(Double(beta[o]) + (convBias - Double(mean[o])) * scales[o])
             }
             bias = folded
         }

@@ -45,7 +45,13 @@ public struct PackedMatrix: Sendable {
         let stride = rowStride ?? columns, out = storage.pointer
         switch backend {
         case .blocked:
-            danet_gemm_pack(rows, columns, values, stride, 1, out)
+            // Row panels are independent: packed in parallel, a few panels per chunk.
+            let mr = Int(DANET_GEMM_MR), panels = (rows + mr - 1) / mr
+            nonisolated(unsafe) let values = values, out = out
+            Threads.parallelFor(panels, minimumChunk: max(1, 65_536 / max(columns * mr, 1))) { part in
+                let first = part.lowerBound * mr, count = min(rows, part.upperBound * mr) - first
+                danet_gemm_pack_rows(rows, columns, first, count, values, stride, 1, out)
+            }
         case .openBLAS:
             for r in 0..<rows { (out + r * columns).update(from: values + r * stride, count: columns) }
         }

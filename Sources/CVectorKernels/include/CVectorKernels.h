@@ -90,6 +90,11 @@ void danet_free_zeroed(float *floats, size_t count);
 /// weights that multiply many inputs, so no product packs them again.
 void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, float *packed);
 
+/// `danet_gemm_pack` of rows [first_row, first_row + rows) only (first_row a multiple of
+/// DANET_GEMM_MR), into the same places: parts of one matrix can be packed by different threads.
+void danet_gemm_pack_rows(long m, long k, long first_row, long rows, const float *a, long a_row, long a_col,
+                          float *packed);
+
 /// `danet_gemm` with A from `danet_gemm_pack` (of an m_total x k matrix): rows
 /// [first_row, first_row + m) of it, where first_row is a multiple of DANET_GEMM_MR. `epilogue`
 /// (or null) is relative to this part: its bias and residual start at the part's first row and column.
