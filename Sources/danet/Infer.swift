@@ -58,6 +58,7 @@ struct Infer: ParsableCommand {
             let seconds = monotonicSeconds() - start
             func joined(_ pick: (DANet.Output) -> Tensor) -> Tensor {
                 let parts = outputs.map(pick)
+                guard parts.count > 1 else { return parts[0] }
                 return Tensor(shape: [parts.count] + parts[0].shape.dropFirst(), data: parts.flatMap(\.data))
             }
             let results = [("logits", joined(\.fused))]
