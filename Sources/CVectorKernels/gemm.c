@@ -55,12 +55,24 @@ static void pack_a(long mc, long kc, const float *a, long a_row, long a_col, flo
     }
 }
 
+static inline __attribute__((always_inline)) void copy_floats(float *restrict out, const float *restrict in, int count) {
+    for (int i = 0; i < count; i++) out[i] = in[i];
+}
+
 // Depth [0, kc) and columns [0, nc) of B as nr-column panels, each kc x nr, zero-padded.
 static void pack_b(long kc, long nc, long nr, const float *b, long b_row, long b_col, float *out) {
     for (long j = 0; j < nc; j += nr) {
         const long cols = nc - j < nr ? nc - j : nr;
         const float *src = b + j * b_col;
-        if (b_col == 1) {
+        if (b_col == 1 && cols == nr && (nr == 16 || nr == 64)) {
+            // Whole panels of the two tile widths: fixed-size copies the compiler keeps inline
+            // (a memcpy call per 64 bytes costs more than the copy).
+            if (nr == 16) {
+                for (long p = 0; p < kc; p++) copy_floats(out + p * 16, src + p * b_row, 16);
+            } else {
+                for (long p = 0; p < kc; p++) copy_floats(out + p * 64, src + p * b_row, 64);
+            }
+        } else if (b_col == 1) {
             for (long p = 0; p < kc; p++) {
                 memcpy(out + p * nr, src + p * b_row, (size_t)cols * sizeof(float));
                 if (cols < nr) memset(out + p * nr + cols, 0, (size_t)(nr - cols) * sizeof(float));
