@@ -72,8 +72,8 @@ const DanetKernels *danet_kernels_selected(const char **requested) {
     const size_t count = sizeof preference / sizeof preference[0];
     size_t first = 0;
     if (cap && *cap) {
-        // The cap's place in this architecture's order; an unknown name or another architecture's
-        // ISA caps nothing but the vector kernels.
+        // The cap's place in this architecture's order; an unknown name, or another architecture's
+        // instruction set, leaves the portable kernels only.
         first = count - 1;
         for (size_t i = 0; i < count; i++)
             if (strcmp(cap, isa_names[preference[i]]) == 0) first = i;

@@ -90,7 +90,7 @@ static void *worker_main(void *argument) {
         if (current == seen) {
             pthread_mutex_lock(&pool.lock);
             atomic_fetch_add(&pool.sleepers, 1);
-            while ((current = atomic_load_explicit(&pool.generation, memory_order_acquire)) == seen)
+            while ((current = atomic_load_explicit(&pool.generation, memory_order_seq_cst)) == seen)
                 pthread_cond_wait(&pool.wake, &pool.lock);
             atomic_fetch_sub(&pool.sleepers, 1);
             pthread_mutex_unlock(&pool.lock);
@@ -136,7 +136,9 @@ void danet_parallel_run(long count, int threads, void (*task)(void *context, lon
     atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
     // The releases publish the fields above to every worker that sees the open counter.
     atomic_store_explicit(&pool.next, tag, memory_order_release);
-    atomic_store_explicit(&pool.generation, generation, memory_order_release);
+    // Sequentially consistent, like the sleepers count: a worker about to sleep either sees this
+    // generation or is counted below and woken.
+    atomic_store_explicit(&pool.generation, generation, memory_order_seq_cst);
     if (atomic_load(&pool.sleepers) > 0) {
         pthread_mutex_lock(&pool.lock);
         pthread_cond_broadcast(&pool.wake);

@@ -116,9 +116,13 @@ struct ModelOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
     }
 
-    /// The one place the thread count is set.
+    /// The one place the thread count is set; also where a misspelt `DANET_ISA` is reported.
     func applyThreads() {
         Threads.set(threads ?? Threads.available)
+        if let requested = CPUKernels.requestedISA, CPUKernels.ISA(rawValue: requested) == nil {
+            Terminal.standardError("danet: warning: DANET_ISA=\(requested) is not one of "
+                + CPUKernels.ISA.allCases.map(\.rawValue).joined(separator: ", ") + "; running the generic kernels")
+        }
     }
 
     func load(_ weights: String) throws -> DANet {
