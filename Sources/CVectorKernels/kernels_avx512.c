@@ -78,8 +78,8 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
 
 #pragma clang attribute pop
 
-// A deep kc (a 128 KB panel of B, swept from L2) measured faster than panels sized for a 48 KB L1:
-// the C tile is loaded and stored once per kc. mc and nc are whole numbers of panels.
+// A deep kc: the C tile is loaded and stored once per kc, and the 128 KB panel of B it takes is
+// swept from L2 at full speed on the cores that have AVX-512. mc and nc are whole numbers of panels.
 const DanetKernels danet_kernels_avx512 = {
     .isa = DANET_ISA_AVX512, .name = "avx512", .nr = NR, .kc = 512, .mc = (256 / MR) * MR, .nc = (2048 / NR) * NR,
     .micro_kernel = micro_kernel,

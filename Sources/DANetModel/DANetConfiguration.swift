@@ -3,8 +3,8 @@ import TorchArchive
 /// Everything that fixes a DANet's shape and forward pass.
 ///
 /// Layout, depth, stem, width and class count are read from the weights; layer-4 dilations and
-/// align_corners are not visible in weights, so they default by layout as the reference implementations set them
-/// (official: 4/8/16 and true; mmseg: 2/4/4 and false) unless given.
+/// align_corners are not visible in weights, so they default by layout as the reference
+/// implementations set them (official: 4/8/16 and true; mmseg: 2/4/4 and false) unless given.
 public struct DANetConfiguration: Sendable, Equatable {
     public enum Layout: String, Sendable { case official, mmseg }
     public enum Stem: String, Sendable { case resnet7, deep, v1c }
