@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The C kernels against the portable C ones (Tests/CKernelTests/kernel_test.c): built natively and
 # run for every instruction set this CPU has, then cross-compiled for ARM64 and run under
-# qemu-aarch64, so the NEON kernels are tested on an x86-64 machine too. Installs the cross
+# qemu-aarch64, so the NEON kernels are tested on an x86-64 machine too. The thread pool's stress
+# test (pool_test.c) runs under ThreadSanitizer natively, and under qemu for ARM64's memory order. Installs the cross
 # compiler and qemu-user (Debian: gcc-aarch64-linux-gnu, qemu-user) if they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=.build/c-kernel-tests
 mkdir -p "$out"
 sources=(Sources/CVectorKernels/*.c Tests/CKernelTests/kernel_test.c)
+pool=(Sources/CVectorKernels/thread_pool.c Tests/CKernelTests/pool_test.c)
 flags=(-std=gnu11 -O2 -Wall -Wextra -Werror -ISources/CVectorKernels/include -ISources/CVectorKernels)
 
 echo "== C kernels, native ($(uname -m))"
@@ -15,6 +17,10 @@ cc=clang
 command -v clang >/dev/null || cc=cc
 "$cc" "${flags[@]}" "${sources[@]}" -lm -o "$out/kernel_test"
 "$out/kernel_test"
+
+echo "== thread pool, under ThreadSanitizer (gcc's runtime; address randomisation off, as it requires)"
+gcc "${flags[@]}" -g -fsanitize=thread "${pool[@]}" -lpthread -o "$out/pool_test-tsan"
+TSAN_OPTIONS=halt_on_error=1 setarch "$(uname -m)" -R "$out/pool_test-tsan"
 
 if [ "$(uname -m)" != aarch64 ]; then
     missing=()
@@ -29,4 +35,6 @@ if [ "$(uname -m)" != aarch64 ]; then
     echo "== C kernels, ARM64 under qemu-aarch64"
     aarch64-linux-gnu-gcc "${flags[@]}" -static "${sources[@]}" -lm -o "$out/kernel_test-aarch64"
     qemu-aarch64 "$out/kernel_test-aarch64"
+    aarch64-linux-gnu-gcc "${flags[@]}" -static "${pool[@]}" -lpthread -o "$out/pool_test-aarch64"
+    qemu-aarch64 "$out/pool_test-aarch64"
 fi
