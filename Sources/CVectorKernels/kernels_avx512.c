@@ -80,11 +80,5 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
 
 // A deep kc: the C tile is loaded and stored once per kc, and the 128 KB panel of B it takes is
 // swept from L2 at full speed on the cores that have AVX-512. mc and nc are whole numbers of panels.
-const DanetKernels danet_kernels_avx512 = {
-    .isa = DANET_ISA_AVX512, .name = "avx512", .nr = NR, .kc = 512, .mc = (256 / MR) * MR, .nc = (2048 / NR) * NR,
-    .micro_kernel = micro_kernel,
-    .winograd_input_row = winograd_input_row_avx512, .winograd_output_row = winograd_output_row_avx512,
-    .winograd4_input_row = winograd4_input_row_avx512, .winograd4_output_row = winograd4_output_row_avx512,
-    .softmax_row = softmax_row_avx512,
-};
+const DanetKernels danet_kernels_avx512 = KERNEL_TABLE(DANET_ISA_AVX512, "avx512", NR, 512, (256 / MR) * MR, (2048 / NR) * NR);
 #endif

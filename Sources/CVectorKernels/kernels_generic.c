@@ -24,10 +24,4 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
 #define KERNEL(name) name##_generic
 #include "internal/row_kernels.h"
 
-const DanetKernels danet_kernels_generic = {
-    .isa = DANET_ISA_GENERIC, .name = "generic", .nr = NR, .kc = 256, .mc = 96, .nc = 2048,
-    .micro_kernel = micro_kernel,
-    .winograd_input_row = winograd_input_row_generic, .winograd_output_row = winograd_output_row_generic,
-    .winograd4_input_row = winograd4_input_row_generic, .winograd4_output_row = winograd4_output_row_generic,
-    .softmax_row = softmax_row_generic,
-};
+const DanetKernels danet_kernels_generic = KERNEL_TABLE(DANET_ISA_GENERIC, "generic", NR, 256, 96, 2048);

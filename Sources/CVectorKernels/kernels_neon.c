@@ -94,11 +94,5 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
 #include "internal/row_kernels.h"
 
 // kc = 256 keeps a 16 KB panel of B in a 64 KB L1 (Neoverse, Apple) with room for the A panel.
-const DanetKernels danet_kernels_neon = {
-    .isa = DANET_ISA_NEON, .name = "neon", .nr = NR, .kc = 256, .mc = 120, .nc = 4080,
-    .micro_kernel = micro_kernel,
-    .winograd_input_row = winograd_input_row_neon, .winograd_output_row = winograd_output_row_neon,
-    .winograd4_input_row = winograd4_input_row_neon, .winograd4_output_row = winograd4_output_row_neon,
-    .softmax_row = softmax_row_neon,
-};
+const DanetKernels danet_kernels_neon = KERNEL_TABLE(DANET_ISA_NEON, "neon", NR, 256, 120, 4080);
 #endif

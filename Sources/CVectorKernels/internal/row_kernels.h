@@ -250,3 +250,17 @@ static void KERNEL(softmax_row)(float *row, long n) {
     const float scale = 1 / sum;
     for (i = 0; i < n; i++) row[i] *= scale;
 }
+
+// The kernel table of the instruction set that includes this file: its micro-kernel (a static
+// `micro_kernel` defined before the include), the functions above, and its cache blocking. One
+// macro for every set, so no table can wire in another set's function.
+#define KERNEL_TABLE(ISA, NAME, TILE_COLUMNS, KC, MC, NC)                                       \
+    {                                                                                          \
+        .isa = (ISA), .name = (NAME), .nr = (TILE_COLUMNS), .kc = (KC), .mc = (MC), .nc = (NC), \
+        .micro_kernel = micro_kernel,                                                          \
+        .winograd_input_row = KERNEL(winograd_input_row),                                      \
+        .winograd_output_row = KERNEL(winograd_output_row),                                    \
+        .winograd4_input_row = KERNEL(winograd4_input_row),                                    \
+        .winograd4_output_row = KERNEL(winograd4_output_row),                                  \
+        .softmax_row = KERNEL(softmax_row),                                                    \
+    }
