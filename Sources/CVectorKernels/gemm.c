@@ -94,16 +94,6 @@ static long padded_rows(long m) { return (m + MR - 1) / MR * MR; }
 
 long danet_gemm_packed_size(long m, long k) { return padded_rows(m) * k; }
 
-float *danet_allocate_zeroed(size_t count) {
-    // calloc knows which memory is fresh from the system (zero already) and clears only the rest.
-    return calloc(count ? count : 1, sizeof(float));
-}
-
-void danet_free_zeroed(float *floats, size_t count) {
-    (void)count;
-    free(floats);
-}
-
 // Depth block pc holds the panels of every row: panel P of block pc starts at
 // pc * padded_rows(m) + P * kc * MR, so any MR-aligned row range is a contiguous run of panels.
 void danet_gemm_pack_rows(long m, long k, long first_row, long rows, const float *a, long a_row, long a_col,

@@ -6,10 +6,8 @@
 #include <sched.h>
 #endif
 #include <dlfcn.h>
-#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -101,7 +99,7 @@ static long cgroup_limit(void) {
 }
 #endif
 
-long danet_available_cpus(long *affinity, long *quota) {
+long danet_available_cpus(void) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN), limit = 0;
 #if defined(__linux__)
     cpu_set_t set;
@@ -110,8 +108,6 @@ long danet_available_cpus(long *affinity, long *quota) {
     limit = cgroup_limit();
 #endif
     if (cpus < 1) cpus = 1;
-    if (affinity) *affinity = cpus;
-    if (quota) *quota = limit;
     return limit > 0 && limit < cpus ? limit : cpus;
 }
 

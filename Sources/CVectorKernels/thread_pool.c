@@ -38,7 +38,6 @@ typedef struct {
     void (*task)(void *, long);
     void *context;
     int workers;                  // workers started so far
-    pthread_t threads[MAX_WORKERS];
 } Pool;
 
 static Pool pool = {
@@ -105,10 +104,11 @@ static void *worker_main(void *argument) {
 static int ensure_workers(int wanted) {
     if (wanted > MAX_WORKERS) wanted = MAX_WORKERS;
     while (pool.workers < wanted) {
+        pthread_t thread;
         pthread_attr_t attributes;
         pthread_attr_init(&attributes);
         pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-        const int failed = pthread_create(&pool.threads[pool.workers], &attributes, worker_main, (void *)(long)pool.workers);
+        const int failed = pthread_create(&thread, &attributes, worker_main, (void *)(long)pool.workers);
         pthread_attr_destroy(&attributes);
         if (failed) break;
         pool.workers++;

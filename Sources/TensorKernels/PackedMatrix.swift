@@ -1,5 +1,11 @@
 import CVectorKernels
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A matrix that multiplies many inputs (a convolution's weights), stored once in the layout the
 /// GEMM backend reads: the blocked GEMM's panels (the same for every instruction set), or plain
 /// row-major for OpenBLAS.
@@ -18,13 +24,13 @@ public struct PackedMatrix: Sendable {
         init(zeros count: Int) {
             self.count = count
             // Zero from calloc, which does not clear memory fresh from the system a second time.
-            guard let pages = danet_allocate_zeroed(count) else {
+            guard let floats = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
                 fatalError("out of memory for a \(count)-float weight matrix")
             }
-            pointer = pages
+            pointer = floats.bindMemory(to: Float.self, capacity: max(count, 1))
         }
 
-        deinit { danet_free_zeroed(pointer, count) }
+        deinit { free(pointer) }
     }
 
     /// True when the storage is the blocked GEMM's panels (`danet_gemm_packed_offset`), false

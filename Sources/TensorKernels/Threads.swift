@@ -9,7 +9,7 @@ public enum Threads {
 
     /// The CPUs this process may use: its CPU affinity (taskset, Slurm, cpusets), lowered to its
     /// cgroup's CPU quota rounded up (a container's `cpu.max`). The default thread count.
-    public static let available: Int = danet_available_cpus(nil, nil)
+    public static let available: Int = danet_available_cpus()
 
     /// Uses `n` threads from now on.
     public static func set(_ n: Int) {

@@ -79,13 +79,6 @@ void danet_gemm(const DanetKernels *kernels, long m, long n, long k, float alpha
 /// Floats `danet_gemm_pack` writes for an m x k matrix.
 long danet_gemm_packed_size(long m, long k);
 
-/// `count` zero floats for a packed matrix, or null when there is no memory for them (calloc:
-/// memory fresh from the system is not cleared a second time); freed by `danet_free_zeroed`.
-float *danet_allocate_zeroed(size_t count);
-
-/// Frees what `danet_allocate_zeroed(count)` returned.
-void danet_free_zeroed(float *floats, size_t count);
-
 /// Packs A (m x k, strides as in `danet_gemm`) once, in the panel order every kernel reads: for
 /// weights that multiply many inputs, so no product packs them again.
 void danet_gemm_pack(long m, long k, const float *a, long a_row, long a_col, float *packed);
@@ -145,8 +138,8 @@ void danet_winograd_filters(int tile, const float *weight, long in_channels, lon
 
 /// The CPUs this process may run on: the CPUs in its affinity mask, lowered to its cgroup's CPU
 /// quota rounded up (cgroup v2 `cpu.max` of its cgroup and every parent, or v1
-/// `cpu.cfs_quota_us`). `*affinity` and `*quota` (if not null) get the two parts (quota 0: none).
-long danet_available_cpus(long *affinity, long *quota);
+/// `cpu.cfs_quota_us`).
+long danet_available_cpus(void);
 
 /// Runs task(context, i) for every i in [0, count) on up to `threads` threads of the package's pool,
 /// the calling thread among them, and returns when all are done. A call made while another region
