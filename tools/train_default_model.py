@@ -4,7 +4,7 @@ scenes (tools/street_scenes.py), on the CPU, in minutes.
 
     .venv/bin/python tools/train_default_model.py [--steps 2500] [--threads 2]
 
-Writes Sources/danet/Resources/default-street-danet.pth (torch.save, official layout), a demo
+Writes Sources/CDemoModel/model/default-street-danet.pth (torch.save, official layout), a demo
 image Fixtures/demo/street.png, and prints the mIoU on 100 held-out scenes (seeds never used in
 training), whole image, no flip, as `danet evaluate` computes it.
 """
@@ -72,7 +72,7 @@ def main():
     held_out = list(range(10_000_000, 10_000_100))
     score, per_class = miou(model, held_out)
     print(f"held-out mIoU {score:.4f}: " + ", ".join(f"{n} {v:.3f}" for n, v in zip(street_scenes.CLASSES, per_class)))
-    out = os.path.join(ROOT, "Sources", "danet", "Resources")
+    out = os.path.join(ROOT, "Sources", "CDemoModel", "model")
     os.makedirs(out, exist_ok=True)
     torch.save({"state_dict": model.state_dict(), "classes": street_scenes.CLASSES, "palette": street_scenes.PALETTE,
                 "heldout_miou": score}, os.path.join(out, "default-street-danet.pth"))

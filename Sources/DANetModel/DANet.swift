@@ -1,3 +1,6 @@
+import CDemoModel
+import DANetSupport
+import Foundation
 import TensorKernels
 import TorchArchive
 
@@ -7,41 +10,83 @@ import TorchArchive
 /// `decode_head.*`) checkpoint, in any format TorchArchive reads. Every tensor the model needs must
 /// be present with its shape, and any tensor left over is an error, except `num_batches_tracked`,
 /// `pretrained.fc.*`, `auxlayer.*` and `auxiliary_head.*`.
-public struct DANet {
+///
+/// A loaded model is immutable and `Sendable`: share one between tasks, actors or threads, and run
+/// it from several at once.
+///
+/// ```swift
+/// let model = try DANet(contentsOf: URL(fileURLWithPath: "danet101.pth.tar"))
+/// let logits = try model(input).fused   // input: (N, 3, H, W), normalised
+/// ```
+public struct DANet: Sendable {
+    /// Depth, stem, classes and the options the weights cannot show.
     public let configuration: DANetConfiguration
+    /// Threads the kernels use for this model's work (nil: every CPU the process may use).
+    public var threads: Int?
     let backbone: DilatedResNet
     let head: DANetHead
 
     /// The three outputs of the official forward, each (N, classes, H, W).
-    public struct Output {
+    public struct Output: Sendable {
+        /// The fused classifier (`conv8`, mmseg's `conv_seg`): the prediction.
         public var fused: Tensor
+        /// The position-attention branch's classifier (`conv6`); empty with `heads: .fused`.
         public var position: Tensor
+        /// The channel-attention branch's classifier (`conv7`); empty with `heads: .fused`.
         public var channel: Tensor
         /// c1...c4, pam and cam, (N, C, h, w), when asked for.
         public var stages: [String: Tensor]
     }
 
-    /// Loads `path` (.pth, .pth.tar, .pt or safetensors).
+    /// The CPUs this process may use (affinity and cgroup quota): the thread count when none is given.
+    public static var availableThreads: Int { Threads.available }
+
+    /// Loads the checkpoint at `url` (.pth, .pth.tar, .pt or safetensors).
     /// - Parameters:
-    ///   - layer4Dilations, alignCorners: override what the layout implies (see `DANetConfiguration`).
-    /// - Throws: `ArchiveError` for an unreadable file, `ModelError` for weights that are not this model.
-    public init(contentsOf path: String, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil) throws {
-        try self.init(checkpoint: try Checkpoint.open(path), layer4Dilations: layer4Dilations, alignCorners: alignCorners)
+    ///   - layer4Dilations: layer 4's dilations, which weights cannot show (default: the layout's,
+    ///     or what `danet convert` recorded).
+    ///   - alignCorners: how logits are upsampled (default likewise).
+    ///   - threads: threads for loading and for every run of this model (nil: all available).
+    /// - Throws: `ArchiveError` for an unreadable file, `WeightError` for weights of the wrong
+    ///   shape, missing or left over, `ModelError` for weights that are not a DANet.
+    public init(contentsOf url: URL, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, threads: Int? = nil) throws {
+        try self.init(checkpoint: try Checkpoint(contentsOf: url), layer4Dilations: layer4Dilations,
+                      alignCorners: alignCorners, threads: threads)
     }
 
-    public init(checkpoint: Checkpoint, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil) throws {
-        let (store, layout) = try WeightStore.open(checkpoint)
+    /// Builds the model from an opened checkpoint; see `init(contentsOf:layer4Dilations:alignCorners:threads:)`.
+    public init(checkpoint: Checkpoint, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, threads: Int? = nil) throws {
+        let (store, layout) = try DANetWeights.open(checkpoint)
         let config = try DANetConfiguration.detect(store, layout: layout, metadata: checkpoint.metadata,
                                                    layer4Dilations: layer4Dilations, alignCorners: alignCorners)
-        backbone = try DilatedResNet(store, config)
-        head = try DANetHead(store, config)
-        try store.finish()
+        (backbone, head) = try Threads.with(threads) {
+            (try DilatedResNet(store, config), try DANetHead(store, config))
+        }
+        try store.finish(model: "DANet", ignoring: DANetWeights.isIgnorable)
         configuration = config
+        self.threads = threads
+    }
+
+    /// The name the bundled model goes by in messages.
+    public static let bundledModelName = "default-street-danet.pth"
+
+    /// The small street-scene model built into the library (a DANet-R50 of base width 8, six
+    /// classes: road, building, vegetation, sky, car, person; `DatasetPreset.street`), trained on
+    /// synthetic 128 x 256 scenes. It needs no file, so examples and tests run anywhere.
+    /// - Parameters: as `init(contentsOf:layer4Dilations:alignCorners:threads:)`.
+    /// - Throws: as `init(checkpoint:)`, which it never should for the bytes it was built with.
+    public static func bundled(layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, threads: Int? = nil) throws -> DANet {
+        var count = 0
+        let bytes = UnsafeRawBufferPointer(start: danet_demo_model(&count), count: count)
+        let checkpoint = try Checkpoint.open(permanentBytes: bytes, name: bundledModelName)
+        return try DANet(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners, threads: threads)
     }
 
     /// Which classifier outputs to compute: prediction needs only the fused one.
     public enum Heads: Sendable {
+        /// All three classifiers.
         case all
+        /// The fused classifier alone.
         case fused
     }
 
@@ -54,9 +99,15 @@ public struct DANet {
         guard input.rank == 4, input.shape[1] == 3, input.shape[0] >= 1, input.shape[2] >= 1, input.shape[3] >= 1 else {
             throw ModelError(.invalidInput, "expected an input of shape [N, 3, H, W], found \(shapeText(input.shape))")
         }
+        return Threads.with(threads) { forward(input, heads: heads, captureStages: captureStages) }
+    }
+
+    private func forward(_ input: Tensor, heads: Heads, captureStages: Bool) -> Output {
         let (batch, height, width) = (input.shape[0], input.shape[2], input.shape[3])
         let classes = configuration.classes
-        var outputs = (0..<3).map { index in Tensor(zeros: index == 0 || heads == .all ? [batch, classes, height, width] : [0]) }
+        var outputs = (0..<3).map { index in
+            Tensor(zerosChecked: index == 0 || heads == .all ? [batch, classes, height, width] : [0])
+        }
         var stages: [String: (shape: [Int], data: [Float])] = [:]
         let scratch = Scratch()
         for n in 0..<batch {
@@ -79,6 +130,6 @@ public struct DANet {
             }
         }
         return Output(fused: outputs[0], position: outputs[1], channel: outputs[2],
-                      stages: stages.mapValues { Tensor(shape: $0.shape, data: $0.data) })
+                      stages: stages.mapValues { Tensor(checkedShape: $0.shape, data: $0.data) })
     }
 }

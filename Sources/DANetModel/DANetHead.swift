@@ -1,4 +1,5 @@
 import TensorKernels
+import TorchArchive
 
 /// The DANet head (`head.*`; mmseg's DAHead): two branches from c4, one through position attention
 /// and one through channel attention, each with its own classifier, and a fused classifier on their sum.

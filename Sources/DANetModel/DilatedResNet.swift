@@ -1,4 +1,5 @@
 import TensorKernels
+import TorchArchive
 
 /// A ResNet bottleneck: 1x1 -> 3x3 (stride, dilation) -> 1x1 (x4), plus identity or downsample.
 struct Bottleneck {

@@ -1,4 +1,5 @@
 import TensorKernels
+import TorchArchive
 
 /// One image's activations: (channels, height, width), C order.
 struct FeatureMap {
@@ -56,12 +57,12 @@ struct Conv2d {
     /// `winogradTile` is used when Winograd applies to the geometry.
     init(_ store: WeightStore, conv: String, batchNorm: String?, geometry g: ConvGeometry, convBias: Bool = false,
          winogradTile: Winograd.Tile = .f2x2) throws {
-        var weight = try store.take(conv + ".weight", [g.outChannels, g.inChannels, g.kernel, g.kernel])
-        var bias: [Float]? = convBias ? try store.take(conv + ".bias", [g.outChannels]) : nil
+        var weight = try store.floats(conv + ".weight", shape: [g.outChannels, g.inChannels, g.kernel, g.kernel])
+        var bias: [Float]? = convBias ? try store.floats(conv + ".bias", shape: [g.outChannels]) : nil
         if let bn = batchNorm {
             let shape = [g.outChannels]
-            let gamma = try store.take(bn + ".weight", shape), beta = try store.take(bn + ".bias", shape)
-            let mean = try store.take(bn + ".running_mean", shape), variance = try store.take(bn + ".running_var", shape)
+            let gamma = try store.floats(bn + ".weight", shape: shape), beta = try store.floats(bn + ".bias", shape: shape)
+            let mean = try store.floats(bn + ".running_mean", shape: shape), variance = try store.floats(bn + ".running_var", shape: shape)
             var folded = [Float](repeating: 0, count: g.outChannels)
             let patch = g.patchSize
             // In double, so the fold adds no rounding of its own beyond the final float32; output

@@ -1,20 +1,27 @@
-import TorchArchive
+import DANetSupport
 
-/// Why a checkpoint cannot become a DANet: one line naming the file, the key and both shapes.
-public struct ModelError: Error, CustomStringConvertible, Equatable, Sendable {
+/// Why a checkpoint cannot become a DANet, or an input cannot go through it: one line naming the
+/// file and what was expected and found. Weights of the wrong shape, missing or left over throw
+/// TorchArchive's `WeightError` instead.
+public struct ModelError: DANetError, Equatable {
+    /// What went wrong.
     public enum Kind: Equatable, Sendable {
-        case missingTensor
-        case unexpectedTensor
-        case wrongShape
+        /// The weights are not a DANet this package knows (no ResNet stem, odd block counts, ...).
         case unrecognized
+        /// An option contradicts itself or the weights (three layer-4 dilations, a class count).
         case invalidOption
+        /// An input tensor or image the network cannot take.
         case invalidInput
     }
 
+    /// What went wrong.
     public let kind: Kind
+    /// The file concerned, or "".
     public let file: String
+    /// The rest of the line, after the file.
     public let message: String
 
+    /// An error of `kind`, about `file` when there is one.
     public init(_ kind: Kind, file: String = "", _ message: String) {
         self.kind = kind
         self.file = file
@@ -25,8 +32,4 @@ public struct ModelError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         (file.isEmpty ? message : "\(file): \(message)").escapingControlCharacters
     }
-}
-
-func shapeText(_ shape: [Int]) -> String {
-    "[" + shape.map(String.init).joined(separator: ", ") + "]"
 }

@@ -1,4 +1,5 @@
 import TensorKernels
+import TorchArchive
 
 /// Position attention (`head.sa`, PAM_Module of the official DANet; mmseg's PAM).
 ///
@@ -19,7 +20,7 @@ struct PositionAttention {
                          geometry: ConvGeometry(inChannels: channels, outChannels: reduced, kernel: 1), convBias: true)
         value = try Conv2d(store, conv: "head.sa.value_conv", batchNorm: nil,
                            geometry: ConvGeometry(inChannels: channels, outChannels: channels, kernel: 1), convBias: true)
-        gamma = try store.take("head.sa.gamma", [1], alternatives: [[]])[0]
+        gamma = try store.floats("head.sa.gamma", shape: [1], alternatives: [[]])[0]
     }
 
     /// Rows of the attention matrix held at once: 16 MB of them, at least 64.
@@ -71,7 +72,7 @@ struct ChannelAttention {
     let gamma: Float
 
     init(_ store: WeightStore) throws {
-        gamma = try store.take("head.sc.gamma", [1], alternatives: [[]])[0]
+        gamma = try store.floats("head.sc.gamma", shape: [1], alternatives: [[]])[0]
     }
 
     func callAsFunction(_ a: FeatureMap) -> FeatureMap {

@@ -1,26 +1,49 @@
+import Imaging
+
 /// Counts of (label, prediction) pairs over a dataset, and the scores mmseg reports from them.
 public struct ConfusionMatrix: Sendable, Equatable {
+    /// Classes counted.
     public let classes: Int
     /// Row = ground-truth class, column = predicted class.
     public private(set) var counts: [Int]
-    public static let ignoreIndex: UInt8 = 255
+    /// Labels ignored: 255, as mmsegmentation and Cityscapes use it.
+    public static let ignoreIndex: UInt8 = LabelMap.ignoreIndex
 
+    /// An empty matrix for `classes` classes (at least 1).
     public init(classes: Int) {
-        self.classes = classes
-        counts = [Int](repeating: 0, count: classes * classes)
+        self.classes = max(1, classes)
+        counts = [Int](repeating: 0, count: self.classes * self.classes)
     }
 
     /// Adds one image; labels equal to 255 (or beyond the class count) are ignored.
-    public mutating func add(prediction: [UInt8], label: [UInt8]) {
-        precondition(prediction.count == label.count)
+    /// - Throws: `SegmentationError` when the two differ in size.
+    public mutating func add(prediction: LabelMap, truth: LabelMap) throws {
+        guard prediction.width == truth.width, prediction.height == truth.height else {
+            throw SegmentationError("expected a \(prediction.width)x\(prediction.height) label map like the prediction, "
+                                    + "found \(truth.width)x\(truth.height)")
+        }
+        try add(prediction: prediction.labels, label: truth.labels)
+    }
+
+    /// Adds one image given as class indices; labels equal to 255 (or beyond the class count) are ignored.
+    /// - Throws: `SegmentationError` when the two differ in length.
+    public mutating func add(prediction: [UInt8], label: [UInt8]) throws {
+        guard prediction.count == label.count else {
+            throw SegmentationError("expected as many labels as predicted pixels (\(prediction.count)), found \(label.count)")
+        }
         for (p, l) in zip(prediction, label) where l != ConfusionMatrix.ignoreIndex && Int(l) < classes && Int(p) < classes {
             counts[Int(l) * classes + Int(p)] += 1
         }
     }
 
-    public static func + (a: ConfusionMatrix, b: ConfusionMatrix) -> ConfusionMatrix {
-        var sum = a
-        for i in sum.counts.indices { sum.counts[i] += b.counts[i] }
+    /// The counts of both, for matrices of the same classes.
+    /// - Throws: `SegmentationError` when the class counts differ.
+    public func adding(_ other: ConfusionMatrix) throws -> ConfusionMatrix {
+        guard other.classes == classes else {
+            throw SegmentationError("expected confusion matrices of \(classes) classes, found one of \(other.classes)")
+        }
+        var sum = self
+        for i in sum.counts.indices { sum.counts[i] += other.counts[i] }
         return sum
     }
 

@@ -1,14 +1,23 @@
+import Imaging
+
 /// Class names, palettes and test-time defaults of the datasets DANet is evaluated on, from
 /// mmsegmentation's dataset metadata, plus the bundled street model's own classes.
 public struct DatasetPreset: Sendable {
+    /// The name `--dataset` takes, e.g. `cityscapes`.
     public let name: String
+    /// Class names by index.
     public let classes: [String]
     /// One RGB colour per class.
-    public let palette: [[UInt8]]
+    public let palette: [RGBColor]
+    /// The long side at scale 1.
     public let baseSize: Int
+    /// The sliding window.
     public let cropSize: Int
+    /// Test scales.
     public let scales: [Double]
+    /// Whether the flipped pass is added.
     public let flip: Bool
+    /// Sliding window or whole image.
     public let mode: SegmentationPipeline.Mode
 
     init(_ name: String, classes: String, palette: [Int], baseSize: Int, cropSize: Int, scales: [Double] = [1.0], flip: Bool = true,
@@ -17,7 +26,7 @@ public struct DatasetPreset: Sendable {
         precondition(palette.count == names.count * 3, "\(name): \(names.count) classes, \(palette.count / 3) colours")
         self.name = name
         self.classes = names
-        self.palette = stride(from: 0, to: palette.count, by: 3).map { [UInt8(palette[$0]), UInt8(palette[$0 + 1]), UInt8(palette[$0 + 2])] }
+        self.palette = stride(from: 0, to: palette.count, by: 3).map { RGBColor(UInt8(palette[$0]), UInt8(palette[$0 + 1]), UInt8(palette[$0 + 2])) }
         self.baseSize = baseSize
         self.cropSize = cropSize
         self.scales = scales
@@ -30,8 +39,10 @@ public struct DatasetPreset: Sendable {
         SegmentationPipeline.Options(scales: scales, flip: flip, baseSize: baseSize, cropSize: cropSize, mode: mode)
     }
 
+    /// Every preset, as `--dataset` lists them.
     public static let all: [DatasetPreset] = [street, cityscapes, ade20k, pascalContext59, pascalContext60, cocoStuff]
 
+    /// The preset called `name` (any case), or nil.
     public static func named(_ name: String) -> DatasetPreset? {
         all.first { $0.name == name.lowercased() }
     }
@@ -65,6 +76,7 @@ public struct DatasetPreset: Sendable {
 extension DatasetPreset {
     /// Names "class 0"... and spread-out colours, for models of no known dataset.
     public static func generic(classes: Int) -> DatasetPreset {
+        let classes = max(0, classes)
         var palette: [Int] = []
         for c in 0..<classes {
             palette += [(c * 97 + 40) % 256, (c * 57 + 90) % 256, (c * 151 + 160) % 256]

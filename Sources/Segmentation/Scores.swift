@@ -1,18 +1,37 @@
 /// Class scores of one image, (channels, height, width), in double precision.
 public struct Scores: Sendable {
+    /// Classes.
     public let channels: Int
+    /// Rows.
     public let height: Int
+    /// Columns.
     public let width: Int
-    public var values: [Double]
+    /// `channels * height * width` scores, class planes one after another.
+    public package(set) var values: [Double]
 
-    public init(channels: Int, height: Int, width: Int, values: [Double]? = nil) {
+    /// Scores of `channels` classes over `height` x `width` pixels.
+    /// - Throws: `SegmentationError` unless every size is positive and `values` holds exactly
+    ///   `channels * height * width` numbers.
+    public init(channels: Int, height: Int, width: Int, values: [Double]) throws {
+        guard channels > 0, height > 0, width > 0, values.count == channels * height * width else {
+            throw SegmentationError("expected \(channels) x \(height) x \(width) scores with positive sizes, found \(values.count)")
+        }
+        self.init(checkedChannels: channels, height: height, width: width, values: values)
+    }
+
+    init(checkedChannels channels: Int, height: Int, width: Int, values: [Double]) {
         self.channels = channels
         self.height = height
         self.width = width
-        self.values = values ?? [Double](repeating: 0, count: channels * height * width)
-        precondition(self.values.count == channels * height * width)
+        self.values = values
     }
 
+    init(zeros channels: Int, height: Int, width: Int) {
+        self.init(checkedChannels: channels, height: height, width: width,
+                  values: [Double](repeating: 0, count: channels * height * width))
+    }
+
+    /// `[channels, height, width]`.
     public var shape: [Int] { [channels, height, width] }
 
     mutating func add(_ other: Scores) {
@@ -22,7 +41,7 @@ public struct Scores: Sendable {
     /// The top-left (height, width) corner.
     func cropped(height h: Int, width w: Int) -> Scores {
         if h == height && w == width { return self }
-        var out = Scores(channels: channels, height: h, width: w)
+        var out = Scores(zeros: channels, height: h, width: w)
         for c in 0..<channels {
             for y in 0..<h {
                 for x in 0..<w { out.values[(c * h + y) * w + x] = values[(c * height + y) * width + x] }
@@ -54,7 +73,7 @@ public struct Scores: Sendable {
             let low = min(Int(real), inSize - 1)
             return (low, low + (low < inSize - 1 ? 1 : 0), min(max(real - Double(low), 0), 1))
         }
-        var out = Scores(channels: channels, height: outHeight, width: outWidth)
+        var out = Scores(zeros: channels, height: outHeight, width: outWidth)
         let columns = (0..<outWidth).map { source($0, width, outWidth) }
         for oy in 0..<outHeight {
             let (y0, y1, ly) = source(oy, height, outHeight)

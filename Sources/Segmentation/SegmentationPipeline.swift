@@ -1,13 +1,22 @@
-import Foundation
 import DANetModel
-import ImageIO
+import DANetSupport
+import Foundation
+import Imaging
 import TensorKernels
 
 /// The official test-time pipeline (MultiEvalModule of the official DANet): normalise, resize
 /// (long side = ceil(baseSize * scale), align_corners true), pad with black, slide a crop-sized
 /// window with stride crop * 2/3, add the horizontally flipped pass, exponentiate, resize back,
 /// sum over scales, argmax.
-public struct SegmentationPipeline {
+///
+/// A pipeline is `Sendable`: build one per model and dataset, and segment from any task.
+///
+/// ```swift
+/// let pipeline = SegmentationPipeline(model: try DANet.bundled(), preset: .street)
+/// let labels = try await pipeline.segment(image)
+/// ```
+public struct SegmentationPipeline: Sendable {
+    /// How each scale's resized image goes through the network.
     public enum Mode: String, Sendable, CaseIterable {
         /// The official padded sliding window.
         case slide
@@ -15,15 +24,24 @@ public struct SegmentationPipeline {
         case whole
     }
 
+    /// Test-time settings.
     public struct Options: Sendable, Equatable {
+        /// Resize ratios of `baseSize`; the scores of all are summed.
         public var scales: [Double]
+        /// Whether to add the horizontally flipped pass.
         public var flip: Bool
+        /// The long side at scale 1.
         public var baseSize: Int
+        /// The window of `.slide`, and the size small images are padded to.
         public var cropSize: Int
+        /// Sliding window or whole image.
         public var mode: Mode
+        /// Per-channel mean of the normalisation, of RGB in 0...1.
         public var mean: [Float] = [0.485, 0.456, 0.406]
+        /// Per-channel standard deviation of the normalisation.
         public var std: [Float] = [0.229, 0.224, 0.225]
 
+        /// Settings with ImageNet's mean and standard deviation.
         public init(scales: [Double], flip: Bool, baseSize: Int, cropSize: Int, mode: Mode) {
             self.scales = scales
             self.flip = flip
@@ -34,32 +52,67 @@ public struct SegmentationPipeline {
 
         /// Window stride of the sliding window: int(crop * 2/3), as the reference.
         public var stride: Int { Int(Double(cropSize) * 2.0 / 3.0) }
+
+        /// Throws unless the settings describe a pipeline that can run.
+        func validate() throws {
+            guard !scales.isEmpty, scales.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                throw SegmentationError("expected positive scales, found \(scales)")
+            }
+            guard baseSize >= 8, cropSize >= 8 else {
+                throw SegmentationError("expected a base size and a crop size of at least 8, found \(baseSize) and \(cropSize)")
+            }
+            guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
+                throw SegmentationError("expected three means and three positive standard deviations, found \(mean) and \(std)")
+            }
+        }
     }
 
+    /// The network.
     public let model: DANet
+    /// The test-time settings.
     public let options: Options
+    /// Class names, for the label maps this pipeline returns.
+    public let classes: [String]
+    /// Class colours, for the label maps this pipeline returns.
+    public let palette: [RGBColor]
 
-    public init(model: DANet, options: Options) {
+    /// A pipeline with `preset`'s settings, class names and palette.
+    public init(model: DANet, preset: DatasetPreset) {
+        self.init(model: model, options: preset.options, classes: preset.classes, palette: preset.palette)
+    }
+
+    /// A pipeline with explicit settings; class names and colours default to generic ones.
+    public init(model: DANet, options: Options, classes: [String]? = nil, palette: [RGBColor]? = nil) {
+        let generic = DatasetPreset.generic(classes: model.configuration.classes)
         self.model = model
         self.options = options
+        self.classes = classes ?? generic.classes
+        self.palette = palette ?? generic.palette
     }
 
-    /// Height and width of the image resized for `scale`.
-    func resized(height: Int, width: Int, scale: Double) -> (height: Int, width: Int, long: Int, short: Int) {
-        let long = Int((Double(options.baseSize) * scale).rounded(.up))
-        if height > width {
-            let w = Int(Double(width) * Double(long) / Double(height) + 0.5)
-            return (long, w, long, w)
-        }
-        let h = Int(Double(height) * Double(long) / Double(width) + 0.5)
-        return (h, long, long, h)
+    /// Segments `image`: a class index per pixel, with this pipeline's class names and palette.
+    ///
+    /// Cancelling the task stops the work before the next network pass and throws
+    /// `CancellationError`. The model's `threads` apply.
+    /// - Parameter progress: called after every network pass.
+    /// - Throws: `CancellationError`, or `SegmentationError` for settings that cannot run.
+    public func segment(_ image: RGBImage, progress: (@Sendable (SegmentationProgress) -> Void)? = nil) async throws -> LabelMap {
+        try labelMap(image, progress: progress, checkCancellation: { try Task.checkCancellation() })
     }
 
-    /// Window origins along one axis of a padded size.
-    func origins(_ padded: Int) -> [Int] {
-        let crop = options.cropSize, stride = options.stride
-        let grids = Int((Double(padded - crop) / Double(stride)).rounded(.up)) + 1
-        return (0..<grids).map { $0 * stride }
+    /// The same as `segment(_:progress:)`, on the calling thread, for code that is not async.
+    public func predict(_ image: RGBImage, progress: ((SegmentationProgress) -> Void)? = nil) throws -> LabelMap {
+        try labelMap(image, progress: progress, checkCancellation: {})
+    }
+
+    /// Summed class scores, (classes, height, width) of the original image, before the argmax.
+    ///
+    /// Scores are exponentials of summed logits, which pass float32's range (e^88) for confident
+    /// models, so they are kept in double: the reference's float32 would turn them into ties of
+    /// infinity and decide the argmax by class order.
+    /// - Parameter progress: called after every network pass.
+    public func scores(_ image: RGBImage, progress: ((SegmentationProgress) -> Void)? = nil) throws -> Scores {
+        try scores(image, progress: progress, checkCancellation: {})
     }
 
     /// Network passes an image of this size needs (windows, times two with flip), for progress.
@@ -78,37 +131,43 @@ public struct SegmentationPipeline {
         return windows * (options.flip ? 2 : 1)
     }
 
-    /// Summed class scores, (classes, height, width) of the original image.
-    ///
-    /// Scores are exponentials of summed logits, which pass float32's range (e^88) for confident
-    /// models, so they are kept in double: the reference's float32 would turn them into ties of
-    /// infinity and decide the argmax by class order.
-    /// - Parameter progress: called after every network pass.
-    public func scores(_ image: RGBImage, progress: () -> Void = {}) throws -> Scores {
+    private func labelMap(_ image: RGBImage, progress: ((SegmentationProgress) -> Void)?,
+                          checkCancellation: @escaping () throws -> Void) throws -> LabelMap {
+        let labels = try scores(image, progress: progress, checkCancellation: checkCancellation).argmax()
+        return LabelMap(checkedWidth: image.width, height: image.height, labels: labels, classes: classes, palette: palette)
+    }
+
+    private func scores(_ image: RGBImage, progress: ((SegmentationProgress) -> Void)?,
+                        checkCancellation: @escaping () throws -> Void) throws -> Scores {
+        try options.validate()
+        guard classes.count == model.configuration.classes else {
+            throw SegmentationError("expected class names for the model's \(model.configuration.classes) classes, found \(classes.count)")
+        }
+        var run = Run(total: passCount(height: image.height, width: image.width), progress: progress, checkCancellation: checkCancellation)
         let (height, width) = (image.height, image.width)
         let classes = model.configuration.classes
         let normalized = normalize(image)
-        var total = Scores(channels: classes, height: height, width: width)
+        var total = Scores(zeros: classes, height: height, width: width)
         for scale in options.scales {
             let size = resized(height: height, width: width, scale: scale)
             let current = TensorOps.resize(normalized, height: size.height, width: size.width, alignCorners: true)
             var output: Scores
             if options.mode == .whole {
-                output = try infer(current, progress: progress)
+                output = try infer(current, &run)
             } else if size.long <= options.cropSize {
                 let padded = TensorOps.pad(current, to: options.cropSize, values: padValues)
-                output = try infer(padded, progress: progress).cropped(height: size.height, width: size.width)
+                output = try infer(padded, &run).cropped(height: size.height, width: size.width)
             } else {
                 let crop = options.cropSize
                 let padded = size.short < crop ? TensorOps.pad(current, to: crop, values: padValues) : current
                 let (ph, pw) = (padded.shape[1], padded.shape[2])
-                var sum = Scores(channels: classes, height: ph, width: pw)
+                var sum = Scores(zeros: classes, height: ph, width: pw)
                 var count = [Double](repeating: 0, count: ph * pw)
                 for top in origins(ph) {
                     for left in origins(pw) {
                         let bottom = min(top + crop, ph), right = min(left + crop, pw)
                         let window = TensorOps.crop(padded, top: top, left: left, height: bottom - top, width: right - left)
-                        let result = try infer(TensorOps.pad(window, to: crop, values: padValues), progress: progress)
+                        let result = try infer(TensorOps.pad(window, to: crop, values: padValues), &run)
                         sum.accumulate(result, count: &count, top: top, left: left, height: bottom - top, width: right - left)
                     }
                 }
@@ -122,27 +181,54 @@ public struct SegmentationPipeline {
         return total
     }
 
-    /// The class with the highest score at each pixel (row-major, height x width).
-    public func predict(_ image: RGBImage, progress: () -> Void = {}) throws -> [UInt8] {
-        try scores(image, progress: progress).argmax()
+    /// Counts network passes, reports them and stops between them when cancelled.
+    private struct Run {
+        let total: Int
+        let progress: ((SegmentationProgress) -> Void)?
+        let checkCancellation: () throws -> Void
+        var done = 0
+
+        mutating func pass(_ body: () throws -> Tensor) throws -> Tensor {
+            try checkCancellation()
+            let result = try body()
+            done += 1
+            progress?(SegmentationProgress(completedPasses: done, totalPasses: total))
+            return result
+        }
+    }
+
+    /// Height and width of the image resized for `scale`.
+    func resized(height: Int, width: Int, scale: Double) -> (height: Int, width: Int, long: Int, short: Int) {
+        let long = Int((Double(options.baseSize) * scale).rounded(.up))
+        if height > width {
+            let w = max(1, Int(Double(width) * Double(long) / Double(height) + 0.5))
+            return (long, w, long, w)
+        }
+        let h = max(1, Int(Double(height) * Double(long) / Double(width) + 0.5))
+        return (h, long, long, h)
+    }
+
+    /// Window origins along one axis of a padded size.
+    func origins(_ padded: Int) -> [Int] {
+        let crop = options.cropSize, stride = options.stride
+        let grids = Int((Double(padded - crop) / Double(stride)).rounded(.up)) + 1
+        return (0..<grids).map { $0 * stride }
     }
 
     /// exp(logits(x) + flip(logits(flip(x)))), the reference's module_inference; (classes, h, w).
-    func infer(_ x: Tensor, progress: () -> Void) throws -> Scores {
-        var logits = try fused(x)
-        progress()
+    private func infer(_ x: Tensor, _ run: inout Run) throws -> Scores {
+        var logits = try run.pass { try fused(x) }
         if options.flip {
-            let mirrored = TensorOps.flipHorizontally(try fused(TensorOps.flipHorizontally(x)))
-            progress()
+            let mirrored = TensorOps.flipHorizontally(try run.pass { try fused(TensorOps.flipHorizontally(x)) })
             for i in 0..<logits.count { logits.data[i] += mirrored.data[i] }
         }
-        return Scores(channels: logits.shape[0], height: logits.shape[1], width: logits.shape[2],
+        return Scores(checkedChannels: logits.shape[0], height: logits.shape[1], width: logits.shape[2],
                       values: logits.data.map { Foundation.exp(Double($0)) })
     }
 
     private func fused(_ x: Tensor) throws -> Tensor {
-        let output = try model(Tensor(shape: [1] + x.shape, data: x.data), heads: .fused)
-        return Tensor(shape: Array(output.fused.shape.dropFirst()), data: output.fused.data)
+        let output = try model(Tensor(checkedShape: [1] + x.shape, data: x.data), heads: .fused)
+        return Tensor(checkedShape: Array(output.fused.shape.dropFirst()), data: output.fused.data)
     }
 
     /// A black pixel after normalisation: -mean/std per channel.
@@ -157,7 +243,33 @@ public struct SegmentationPipeline {
                 data[c * plane + i] = (Float(image.pixels[i * 3 + c]) / 255 - options.mean[c]) / options.std[c]
             }
         }
-        return Tensor(shape: [3, image.height, image.width], data: data)
+        return Tensor(checkedShape: [3, image.height, image.width], data: data)
     }
 }
 
+/// How far a segmentation has come, in network passes.
+public struct SegmentationProgress: Sendable, Equatable {
+    /// Passes finished.
+    public let completedPasses: Int
+    /// Passes the image needs.
+    public let totalPasses: Int
+
+    /// Finished share, 0...1.
+    public var fractionCompleted: Double { totalPasses == 0 ? 1 : Double(completedPasses) / Double(totalPasses) }
+}
+
+/// Why a segmentation or an evaluation cannot run: one line saying what was expected and found.
+public struct SegmentationError: DANetError, Equatable {
+    /// The file concerned, or "".
+    public let file: String
+    /// The rest of the line, after the file.
+    public let message: String
+
+    /// An error about `file`, when there is one.
+    public init(file: String = "", _ message: String) {
+        self.file = file
+        self.message = message
+    }
+
+    public var description: String { (file.isEmpty ? message : "\(file): \(message)").escapingControlCharacters }
+}

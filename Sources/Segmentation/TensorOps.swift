@@ -1,3 +1,4 @@
+import DANetModel
 import TensorKernels
 
 /// Whole-tensor helpers on (channels, height, width) tensors for the test-time pipeline.
@@ -5,7 +6,7 @@ enum TensorOps {
     static func resize(_ x: Tensor, height: Int, width: Int, alignCorners: Bool) -> Tensor {
         let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         if h == height && w == width { return x }
-        var out = Tensor(zeros: [c, height, width])
+        var out = Tensor(zerosChecked: [c, height, width])
         x.data.withUnsafeBufferPointer { input in
             out.data.withUnsafeMutableBufferPointer { output in
                 Resize.bilinear(input.baseAddress!, planes: c, height: h, width: w, output: output.baseAddress!,
@@ -20,7 +21,7 @@ enum TensorOps {
         let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         let (ph, pw) = (max(h, size), max(w, size))
         if ph == h && pw == w { return x }
-        var out = Tensor(zeros: [c, ph, pw])
+        var out = Tensor(zerosChecked: [c, ph, pw])
         for channel in 0..<c {
             for y in 0..<ph {
                 for xi in 0..<pw {
@@ -34,7 +35,7 @@ enum TensorOps {
     static func crop(_ x: Tensor, top: Int, left: Int, height: Int, width: Int) -> Tensor {
         let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         if top == 0 && left == 0 && height == h && width == w { return x }
-        var out = Tensor(zeros: [c, height, width])
+        var out = Tensor(zerosChecked: [c, height, width])
         for channel in 0..<c {
             for y in 0..<height {
                 let source = (channel * h + top + y) * w + left

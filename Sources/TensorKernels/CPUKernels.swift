@@ -6,9 +6,9 @@ import CVectorKernels
 /// `selected` is what every product and transform uses unless told otherwise: the best set this CPU
 /// runs, capped by the environment variable `DANET_ISA` (`avx512`, `avx2`, `neon`, `generic`) so that
 /// a machine can test the kernels of the CPUs below it.
-public struct CPUKernels: @unchecked Sendable, Hashable, CustomStringConvertible {
+package struct CPUKernels: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// An instruction set with kernels of its own.
-    public enum ISA: String, Sendable, CaseIterable {
+    package enum ISA: String, Sendable, CaseIterable {
         /// Plain C for any CPU: the reference the others are tested against.
         case generic
         /// x86-64 with AVX2 and FMA.
@@ -28,39 +28,39 @@ public struct CPUKernels: @unchecked Sendable, Hashable, CustomStringConvertible
         }
     }
 
-    public let isa: ISA
+    package let isa: ISA
     /// A static table in the C library: immutable, so shared across threads freely.
     let table: UnsafePointer<DanetKernels>
 
     /// The kernels for `isa`, or nil when this CPU cannot run them.
-    public init?(_ isa: ISA) {
+    package init?(_ isa: ISA) {
         guard let table = danet_kernels(isa.c) else { return nil }
         self.isa = isa
         self.table = table
     }
 
     /// The kernels every call uses by default, chosen once per process.
-    public static let selected: CPUKernels = {
+    package static let selected: CPUKernels = {
         let table = danet_kernels_selected(nil)!
         return CPUKernels(ISA.allCases.first { $0.c == table.pointee.isa } ?? .generic)!
     }()
 
     /// `DANET_ISA` as set in the environment, or nil.
-    public static var requestedISA: String? {
+    package static var requestedISA: String? {
         var requested: UnsafePointer<CChar>?
         _ = danet_kernels_selected(&requested)
         return requested.map { String(cString: $0) }
     }
 
     /// Every instruction set this CPU runs, the generic one first.
-    public static var available: [CPUKernels] { ISA.allCases.compactMap(CPUKernels.init) }
+    package static var available: [CPUKernels] { ISA.allCases.compactMap(CPUKernels.init) }
 
     /// Columns of the GEMM register tile: products split across threads on multiples of it.
-    public var tileColumns: Int { table.pointee.nr }
+    package var tileColumns: Int { table.pointee.nr }
 
-    public var description: String { isa.rawValue }
+    package var description: String { isa.rawValue }
 
-    public static func == (a: CPUKernels, b: CPUKernels) -> Bool { a.isa == b.isa }
+    package static func == (a: CPUKernels, b: CPUKernels) -> Bool { a.isa == b.isa }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(isa) }
+    package func hash(into hasher: inout Hasher) { hasher.combine(isa) }
 }

@@ -1,13 +1,13 @@
 /// The geometry of a 2-D convolution (PyTorch `nn.Conv2d` with groups = 1).
-public struct ConvGeometry: Sendable, Equatable {
-    public let inChannels: Int
-    public let outChannels: Int
-    public let kernel: Int
-    public let stride: Int
-    public let padding: Int
-    public let dilation: Int
+package struct ConvGeometry: Sendable, Equatable {
+    package let inChannels: Int
+    package let outChannels: Int
+    package let kernel: Int
+    package let stride: Int
+    package let padding: Int
+    package let dilation: Int
 
-    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1) {
+    package init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1) {
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
@@ -17,18 +17,18 @@ public struct ConvGeometry: Sendable, Equatable {
     }
 
     /// Rows of the unfolded input: one per (input channel, kernel row, kernel column).
-    public var patchSize: Int { inChannels * kernel * kernel }
+    package var patchSize: Int { inChannels * kernel * kernel }
 
     /// Output height or width for an input of `size`, as PyTorch computes it.
-    public func outputSize(_ size: Int) -> Int {
+    package func outputSize(_ size: Int) -> Int {
         (size + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1
     }
 
     /// True when the convolution is a plain matrix product over pixels (1x1, stride 1, no padding).
-    public var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
+    package var isPointwise: Bool { kernel == 1 && stride == 1 && padding == 0 }
 }
 
-public enum Convolution {
+package enum Convolution {
     /// Convolves one image; bias, a residual and ReLU are applied as the products store the output.
     ///
     /// The input is unfolded (im2col) a block of output pixels at a time into `workspace`, so the
@@ -41,7 +41,7 @@ public enum Convolution {
     ///   - output: (outChannels, outputSize(height), outputSize(width))
     ///   - workspace: at least `patchSize` floats unless the convolution is pointwise
     ///   - kernels: the products' micro-kernel
-    public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
+    package static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
                                weight: PackedMatrix, bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil,
                                relu: Bool, output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>,
                                kernels: CPUKernels = .selected) {

@@ -1,12 +1,12 @@
 import CVectorKernels
 
 /// Per-element passes over activations, fused where a layer needs several at once.
-public enum Elementwise {
+package enum Elementwise {
     /// Elements below which a pass runs on one thread (threads cost more than they save).
     static let parallelThreshold = 1 << 16
 
     /// `x = gamma * x + residual`, the end of both DANet attention modules.
-    public static func scaleAdd(_ x: UnsafeMutablePointer<Float>, gamma: Float, _ residual: UnsafePointer<Float>, count: Int) {
+    package static func scaleAdd(_ x: UnsafeMutablePointer<Float>, gamma: Float, _ residual: UnsafePointer<Float>, count: Int) {
         nonisolated(unsafe) let x = x, residual = residual
         Threads.parallelFor(count, minimumChunk: parallelThreshold) { range in
             for i in range { x[i] = gamma * x[i] + residual[i] }
@@ -14,7 +14,7 @@ public enum Elementwise {
     }
 
     /// `x += y`.
-    public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    package static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
         nonisolated(unsafe) let x = x, y = y
         Threads.parallelFor(count, minimumChunk: parallelThreshold) { range in
             for i in range { x[i] += y[i] }
@@ -38,10 +38,10 @@ public enum Elementwise {
     }
 }
 
-public enum Softmax {
+package enum Softmax {
     /// Softmax along each row of a (rows, columns) matrix, in place, with the row maximum
     /// subtracted first as PyTorch does.
-    public static func rows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, kernels: CPUKernels = .selected) {
+    package static func rows(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, kernels: CPUKernels = .selected) {
         nonisolated(unsafe) let x = x
         let softmax = kernels.table.pointee.softmax_row!
         Threads.parallelFor(rows, minimumChunk: max(1, 16_384 / max(columns, 1))) { range in

@@ -8,9 +8,9 @@ import Glibc
 /// set, or OpenBLAS. Either way the products are split across `Threads.current` threads by this
 /// type, on the package's one thread pool; OpenBLAS, loaded only when it is used, always runs on
 /// one thread.
-public enum Gemm {
+package enum Gemm {
     /// Which implementation computes the products.
-    public enum Backend: String, Sendable, CaseIterable {
+    package enum Backend: String, Sendable, CaseIterable {
         /// Cache-blocked, with packed panels, fused epilogues and the micro-kernel of `CPUKernels`.
         case blocked
         /// `cblas_sgemm` from the system OpenBLAS, for comparison and as a fallback.
@@ -18,7 +18,7 @@ public enum Gemm {
     }
 
     /// The default backend: the blocked GEMM, unless `DANET_GEMM=openblas` is set and OpenBLAS loads.
-    public static let backend: Backend = {
+    package static let backend: Backend = {
         if let name = getenv("DANET_GEMM"), String(cString: name).lowercased() == Backend.openBLAS.rawValue,
            openBLASAvailable {
             return .openBLAS
@@ -27,17 +27,17 @@ public enum Gemm {
     }()
 
     /// True when the system OpenBLAS (`libopenblas.so.0`) can be loaded.
-    public static var openBLASAvailable: Bool { danet_openblas_available() != 0 }
+    package static var openBLASAvailable: Bool { danet_openblas_available() != 0 }
 
     /// What computes the products by default, for reports: "blocked/avx2" or "openblas".
-    public static var backendDescription: String {
+    package static var backendDescription: String {
         backend == .blocked ? "blocked/\(CPUKernels.selected.isa.rawValue)" : backend.rawValue
     }
 
     /// `c = alpha * op(a) * op(b) + beta * c`, with op(a) m x k, op(b) k x n and c m x n (row-major).
     /// Equivalent of `cblas_sgemm(CblasRowMajor, ...)`; with beta = 0, c is not read. The OpenBLAS
     /// backend, where OpenBLAS cannot be loaded, computes with the blocked GEMM instead.
-    public static func multiply(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
+    package static func multiply(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
                                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, backend: Backend = Gemm.backend,
                                 kernels: CPUKernels = .selected) {

@@ -9,10 +9,10 @@ import Darwin
 /// A matrix that multiplies many inputs (a convolution's weights), stored once in the layout the
 /// GEMM backend reads: the blocked GEMM's panels (the same for every instruction set), or plain
 /// row-major for OpenBLAS.
-public struct PackedMatrix: Sendable {
-    public let rows: Int
-    public let columns: Int
-    public let backend: Gemm.Backend
+package struct PackedMatrix: Sendable {
+    package let rows: Int
+    package let columns: Int
+    package let backend: Gemm.Backend
     let storage: Storage
 
     /// Floats owned by one matrix. Written while the matrix is built, read-only afterwards, so it
@@ -46,7 +46,7 @@ public struct PackedMatrix: Sendable {
     }
 
     /// Packs `rows` x `columns` values, row-major with `rowStride` between rows.
-    public init(rows: Int, columns: Int, values: UnsafePointer<Float>, rowStride: Int? = nil, backend: Gemm.Backend = Gemm.backend) {
+    package init(rows: Int, columns: Int, values: UnsafePointer<Float>, rowStride: Int? = nil, backend: Gemm.Backend = Gemm.backend) {
         self.init(zeros: rows, columns: columns, backend: backend)
         let stride = rowStride ?? columns, out = storage.pointer
         switch backend {
@@ -64,7 +64,7 @@ public struct PackedMatrix: Sendable {
     }
 
     /// Packs a row-major array of `rows` x `columns` values.
-    public init(rows: Int, columns: Int, values: [Float], backend: Gemm.Backend = Gemm.backend) {
+    package init(rows: Int, columns: Int, values: [Float], backend: Gemm.Backend = Gemm.backend) {
         precondition(values.count == rows * columns, "\(values.count) values for a \(rows) x \(columns) matrix")
         self = values.withUnsafeBufferPointer { PackedMatrix(rows: rows, columns: columns, values: $0.baseAddress!, backend: backend) }
     }
@@ -74,13 +74,13 @@ extension Gemm {
     /// What a product does to its final sums before storing them, in this order: add bias[i] to
     /// row i, add residual[i * residualStride + j], apply ReLU. A convolution's bias, its
     /// bottleneck's shortcut and its activation, without another pass over the output.
-    public struct Epilogue {
-        public var bias: UnsafePointer<Float>?
-        public var residual: UnsafePointer<Float>?
-        public var residualStride: Int
-        public var relu: Bool
+    package struct Epilogue {
+        package var bias: UnsafePointer<Float>?
+        package var residual: UnsafePointer<Float>?
+        package var residualStride: Int
+        package var relu: Bool
 
-        public init(bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil, residualStride: Int = 0,
+        package init(bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil, residualStride: Int = 0,
                     relu: Bool = false) {
             self.bias = bias
             self.residual = residual
@@ -99,7 +99,7 @@ extension Gemm {
 
     /// `c = alpha * a * op(b) + beta * c`, then `epilogue`, with a packed: a is m x k, op(b) k x n,
     /// c m x n (row-major).
-    public static func multiply(_ a: PackedMatrix, transposeB: Bool = false, n: Int, alpha: Float = 1,
+    package static func multiply(_ a: PackedMatrix, transposeB: Bool = false, n: Int, alpha: Float = 1,
                                 b: UnsafePointer<Float>, ldb: Int, beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
                                 epilogue: Epilogue? = nil, kernels: CPUKernels = .selected) {
         let (m, k) = (a.rows, a.columns)
@@ -130,7 +130,7 @@ extension Gemm {
     /// `c_i = a_i * b_i` for every matrix a_i of `batch` (all the same shape), with b_i at
     /// `b + i * bStride` and c_i at `c + i * cStride`. The batch, not each product, is split across
     /// threads: one parallel region, and every product runs whole, packing its panels once.
-    public static func multiply(batch: [PackedMatrix], n: Int, b: UnsafePointer<Float>, bStride: Int, ldb: Int,
+    package static func multiply(batch: [PackedMatrix], n: Int, b: UnsafePointer<Float>, bStride: Int, ldb: Int,
                                 c: UnsafeMutablePointer<Float>, cStride: Int, ldc: Int, kernels: CPUKernels = .selected) {
         guard let first = batch.first, n > 0 else { return }
         precondition(batch.allSatisfy { $0.rows == first.rows && $0.columns == first.columns && $0.backend == first.backend },

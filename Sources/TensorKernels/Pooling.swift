@@ -1,9 +1,9 @@
-public enum Pooling {
+package enum Pooling {
     /// Max pooling with a 3x3 window, stride 2 and padding 1 (the ResNet stem), ceil_mode false.
     /// - Parameters:
     ///   - input: (channels, height, width)
     ///   - output: (channels, (height - 1) / 2 + 1, (width - 1) / 2 + 1)
-    public static func maxPool3x3Stride2(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
+    package static func maxPool3x3Stride2(_ input: UnsafePointer<Float>, channels: Int, height: Int, width: Int,
                                          output: UnsafeMutablePointer<Float>) {
         let outHeight = (height - 1) / 2 + 1, outWidth = (width - 1) / 2 + 1
         for channel in 0..<channels {

@@ -1,4 +1,4 @@
-public enum Resize {
+package enum Resize {
     /// Source coordinate and weights along one axis, as PyTorch's `upsample_bilinear2d` computes them
     /// in float32 (`area_pixel_compute_scale` and `area_pixel_compute_source_index`).
     @inline(__always)
@@ -18,7 +18,7 @@ public enum Resize {
     /// - Parameters:
     ///   - input: (planes, height, width)
     ///   - output: (planes, outHeight, outWidth)
-    public static func bilinear(_ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
+    package static func bilinear(_ input: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
                                 output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, alignCorners: Bool) {
         nonisolated(unsafe) let input = input, output = output
         Threads.parallelFor(outHeight, minimumChunk: max(1, 16_384 / max(outWidth * planes, 1))) { rows in

@@ -1,34 +1,45 @@
 import CVectorKernels
-import Synchronization
 
-/// The one place the thread count is set, and the one pool every parallel kernel runs on: the
-/// products (OpenBLAS's included, which runs single-threaded inside each part), the transforms,
-/// the unfolding and the element-wise passes.
-public enum Threads {
-    private static let count = Atomic<Int>(available)
+/// How many threads the kernels use, and the one pool every parallel kernel runs on: the products
+/// (OpenBLAS's included, which runs single-threaded inside each part), the transforms, the
+/// unfolding and the element-wise passes.
+///
+/// The count is chosen per call, not per process: `Threads.with(n) { ... }` binds it for the work
+/// inside (a task-local value, so concurrent tasks can each use their own), and every kernel reads
+/// it from there. Outside any binding, kernels use every CPU this process may use.
+package enum Threads {
+    @TaskLocal private static var bound: Int?
 
     /// The CPUs this process may use: its CPU affinity (taskset, Slurm, cpusets), lowered to its
     /// cgroup's CPU quota rounded up (a container's `cpu.max`). The default thread count.
-    public static let available: Int = danet_available_cpus()
+    package static let available: Int = danet_available_cpus()
 
-    /// Uses `n` threads from now on.
-    public static func set(_ n: Int) {
-        count.store(max(1, n), ordering: .relaxed)
+    /// Runs `body` with the kernels inside it using `count` threads (at least 1); nil keeps the
+    /// count of the surrounding call, or `available`.
+    package static func with<R>(_ count: Int?, _ body: () throws -> R) rethrows -> R {
+        guard let count else { return try body() }
+        return try $bound.withValue(max(1, count), operation: body)
     }
 
-    /// The thread count in use (initially `available`).
-    public static var current: Int { count.load(ordering: .relaxed) }
+    /// `with(_:_:)` for async work; child tasks inherit the count.
+    package static func with<R>(_ count: Int?, _ body: () async throws -> R) async rethrows -> R {
+        guard let count else { return try await body() }
+        return try await $bound.withValue(max(1, count), operation: body)
+    }
+
+    /// The thread count in use here.
+    package static var current: Int { bound ?? available }
 
     /// Chunks per thread in a parallel region: threads take them as they finish, so one thread
     /// slowed down (by the system, or by a harder part of the work) holds the others up less.
-    public static let chunksPerThread = 4
+    package static let chunksPerThread = 4
 
     /// Runs `body(range)` over `0..<total` split into contiguous chunks of at least `minimumChunk`,
     /// `chunksPerThread` per thread at most, on the package's thread pool (CVectorKernels): the
     /// calling thread works too. Called while another region runs, from another thread or from
     /// inside `body`, it runs on the caller alone.
-    public static func parallelFor(_ total: Int, minimumChunk: Int = 1, chunksPerThread: Int = Threads.chunksPerThread,
-                                   _ body: @Sendable (Range<Int>) -> Void) {
+    package static func parallelFor(_ total: Int, minimumChunk: Int = 1, chunksPerThread: Int = Threads.chunksPerThread,
+                                    _ body: @Sendable (Range<Int>) -> Void) {
         let threads = current
         let chunks = min(threads * max(1, chunksPerThread), max(1, total / max(minimumChunk, 1)))
         guard threads > 1, chunks > 1 else {

@@ -7,35 +7,35 @@ import CVectorKernels
 /// image. An m x m output tile of a sub-grid costs (m + 2)² products per channel pair instead of
 /// 9 m²: 2.25 times fewer multiplications for m = 2, 4 times fewer for m = 4, in (m + 2)² matrix
 /// products per block of tiles. The larger tile rounds more (its transforms have entries up to 8).
-public enum Winograd {
+package enum Winograd {
     /// The output tile: F(2x2, 3x3) or F(4x4, 3x3).
-    public enum Tile: Int, Sendable, CaseIterable {
+    package enum Tile: Int, Sendable, CaseIterable {
         case f2x2 = 2
         case f4x4 = 4
 
         /// Values per transformed tile, (m + 2)².
-        public var positions: Int { (rawValue + 2) * (rawValue + 2) }
+        package var positions: Int { (rawValue + 2) * (rawValue + 2) }
     }
 
     /// Transformed weights: one packed (outChannels x inChannels) matrix per tile position.
-    public struct Weights: Sendable {
-        public let tile: Tile
+    package struct Weights: Sendable {
+        package let tile: Tile
         let matrices: [PackedMatrix]
     }
 
     /// True when `forward` computes this convolution.
-    public static func applies(to g: ConvGeometry) -> Bool {
+    package static func applies(to g: ConvGeometry) -> Bool {
         g.kernel == 3 && g.stride == 1 && g.padding == g.dilation
     }
 
     /// Workspace floats per tile: the transformed input and the products.
-    public static func floatsPerTile(_ g: ConvGeometry, tile: Tile) -> Int {
+    package static func floatsPerTile(_ g: ConvGeometry, tile: Tile) -> Int {
         tile.positions * (g.inChannels + g.outChannels)
     }
 
     /// U = G g Gᵀ for every (output, input) channel pair.
     /// - Parameter weight: (outChannels, inChannels, 3, 3).
-    public static func transformWeights(_ weight: [Float], outChannels: Int, inChannels: Int, tile: Tile,
+    package static func transformWeights(_ weight: [Float], outChannels: Int, inChannels: Int, tile: Tile,
                                         backend: Gemm.Backend = Gemm.backend) -> Weights {
         // Written straight into the packed matrices, all positions of a row of filters at a time:
         // no full-size copy exists beside the result, and each filter is read once.
@@ -91,7 +91,7 @@ public enum Winograd {
     ///   - transformed: from `transformWeights`
     ///   - workspace: at least `floatsPerTile(g, tile: transformed.tile)` floats
     ///   - kernels: the transforms and the products' micro-kernel
-    public static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
+    package static func forward(_ g: ConvGeometry, input: UnsafePointer<Float>, height: Int, width: Int,
                                transformed: Weights, bias: UnsafePointer<Float>?, relu: Bool,
                                output: UnsafeMutablePointer<Float>, workspace: UnsafeMutableBufferPointer<Float>,
                                kernels: CPUKernels = .selected) {

@@ -13,7 +13,7 @@ public enum FuzzEntry {
     /// by persistent ids but given no data), then names every value as a load would.
     public static func unpickle(_ bytes: UnsafeRawBufferPointer, limits: ArchiveLimits = .standard) throws {
         var reader = ByteReader(bytes)
-        let resolver = TorchUnpickler { key, dtype, count, location in
+        let resolver = TorchGlobalResolver { key, dtype, count, location in
             try TorchStorage(key: key, dtype: dtype, count: count, location: location)
         }
         var machine = PickleMachine(limits: limits, resolver: resolver, arena: PickleArena())
@@ -28,9 +28,9 @@ public enum FuzzEntry {
         let checkpoint: Checkpoint
         switch reader {
         case .sniffed: checkpoint = try Checkpoint.open(path, limits: limits)
-        case .zip: checkpoint = try Checkpoint.openZip(try MappedFile(path: path), limits: limits)
-        case .legacy: checkpoint = try Checkpoint.openLegacy(try MappedFile(path: path), limits: limits)
-        case .safetensors: checkpoint = try Checkpoint.openSafetensors(try MappedFile(path: path), limits: limits)
+        case .zip: checkpoint = try ZipCheckpointReader.read(try MappedFile(path: path), limits: limits)
+        case .legacy: checkpoint = try LegacyCheckpointReader.read(try MappedFile(path: path), limits: limits)
+        case .safetensors: checkpoint = try SafetensorsReader.read(try MappedFile(path: path), limits: limits)
         }
         _ = try checkpoint.stateDict(stripPrefix: "module.")
         for entry in checkpoint.tensors + checkpoint.constants where !entry.tensor.dtype.isComplex {

@@ -7,14 +7,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DANetSupport
 import TensorKernels
 import TorchArchive
 
-func now() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-}
+func now() -> Double { Platform.monotonicSeconds() }
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
@@ -30,14 +27,15 @@ guard arguments.count >= 2, ["kernels", "regions"].contains(arguments[1]) || (ar
 if arguments[1] == "regions" {
     // A parallel region whose two chunks each spin for 100 us: ideally 100 us on two threads; the
     // excess is the pool's cost to start and finish a region.
-    Threads.set(2)
     var times: [Double] = []
     for _ in 0..<5 {
         let start = now()
-        for _ in 0..<1000 {
-            Threads.parallelFor(2) { _ in
-                let begin = now()
-                while now() - begin < 100e-6 {}
+        Threads.with(2) {
+            for _ in 0..<1000 {
+                Threads.parallelFor(2) { _ in
+                    let begin = now()
+                    while now() - begin < 100e-6 {}
+                }
             }
         }
         times.append((now() - start) / 1000 * 1e6)
@@ -55,7 +53,7 @@ if arguments[1] == "kernels" {
 
 if arguments[1] == "sgemm" {
     let n = Int(arguments[2]) ?? 4096
-    Threads.set(arguments.count > 3 ? Int(arguments[3]) ?? 2 : 2)
+    let threads = arguments.count > 3 ? Int(arguments[3]) ?? 2 : 2
     let a = [Float](repeating: 1, count: n * n), b = [Float](repeating: 0.5, count: n * n)
     var c = [Float](repeating: 0, count: n * n)
     var times: [Double] = []
@@ -64,7 +62,9 @@ if arguments[1] == "sgemm" {
         a.withUnsafeBufferPointer { ap in
             b.withUnsafeBufferPointer { bp in
                 c.withUnsafeMutableBufferPointer { cp in
-                    Gemm.multiply(m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n)
+                    Threads.with(threads) {
+                        Gemm.multiply(m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n)
+                    }
                 }
             }
         }
@@ -75,7 +75,7 @@ if arguments[1] == "sgemm" {
         print("sgemm gave a wrong product")
         exit(1)
     }
-    print("{\"n\": \(n), \"threads\": \(Threads.current), \"gemm\": \"\(Gemm.backendDescription)\", \"gflops\": \(2 * Double(n) * Double(n) * Double(n) / median(Array(times.dropFirst())) / 1e9)}")
+    print("{\"n\": \(n), \"threads\": \(threads), \"gemm\": \"\(Gemm.backendDescription)\", \"gflops\": \(2 * Double(n) * Double(n) * Double(n) / median(Array(times.dropFirst())) / 1e9)}")
     exit(0)
 }
 

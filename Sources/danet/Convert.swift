@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import DANetModel
 import TorchArchive
 
@@ -46,8 +47,8 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let checkpoint = try Checkpoint.open(input)
-            let tensors = all ? checkpoint.tensors : try checkpoint.stateDict(stripPrefix: stripPrefix)
+            let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: input))
+            let tensors = all ? checkpoint.tensors : try checkpoint.stateDict(stripPrefix: stripPrefix).tensors
             let items = tensors.map { named in
                 let target = dtype.flatMap { named.tensor.dtype.isFloatingPoint ? $0.dtype : nil } ?? named.tensor.dtype
                 return SafetensorsWriter.Item(name: named.name, dtype: target, shape: named.tensor.shape) {
@@ -61,7 +62,7 @@ struct Convert: ParsableCommand {
                 metadata.merge(danet.metadata) { _, new in new }
             }
             var bar = ProgressBar(label: "converting", total: items.count)
-            try SafetensorsWriter.write(items, metadata: metadata, to: output) { done, _ in bar.update(done) }
+            try SafetensorsWriter.write(items, metadata: metadata, to: URL(fileURLWithPath: output)) { done, _ in bar.update(done) }
             let bytes = items.reduce(0) { $0 + ($1.byteCount ?? 0) }
             let source = all || checkpoint.stateDictPath.isEmpty ? "" : " from '\(checkpoint.stateDictPath)'"
             print("wrote \(output): \(items.count) tensors, \(Format.bytes(bytes))\(source) of \(input) (\(checkpoint.format.rawValue))")

@@ -1,9 +1,9 @@
 import ArgumentParser
 import DANetModel
 import Foundation
-import ImageIO
+import ImageCodecs
+import Imaging
 import Segmentation
-import TorchArchive
 
 /// `danet evaluate`: mIoU, pixel accuracy and per-class IoU on labelled images.
 struct Evaluate: ParsableCommand {
@@ -44,13 +44,16 @@ struct Evaluate: ParsableCommand {
             var evaluated = 0
             for (index, pair) in pairs.enumerated() {
                 do {
-                    let image = try ImageFile.readRGB(pair.image)
-                    var label = try ImageFile.readLabels(pair.label)
+                    let image = try RGBImage(contentsOf: URL(fileURLWithPath: pair.image))
+                    var label = try LabelMap(contentsOf: URL(fileURLWithPath: pair.label))
                     guard label.width == image.width, label.height == image.height else {
                         throw ImageError(file: pair.label, "expected a \(image.width)x\(image.height) label map like its image, found \(label.width)x\(label.height)")
                     }
-                    if labelIds { label.values = label.values.map { DatasetPreset.cityscapesTrainIds[Int($0)] } }
-                    matrix.add(prediction: try segmenter.predict(image), label: label.values)
+                    if labelIds {
+                        label = try LabelMap(width: label.width, height: label.height,
+                                             labels: label.labels.map { DatasetPreset.cityscapesTrainIds[Int($0)] })
+                    }
+                    try matrix.add(prediction: try segmenter.predict(image), truth: label)
                     evaluated += 1
                 } catch let error as ImageError {
                     failures += 1

@@ -1,3 +1,5 @@
+import DANetSupport
+
 /// Number and table formatting for the CLI's human-readable output.
 enum Format {
     /// 1234567 -> "1,234,567".

@@ -1,11 +1,9 @@
 import ArgumentParser
 import DANetModel
+import DANetSupport
+import Foundation
 import TensorKernels
 import TorchArchive
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `danet infer`: a normalised input tensor in, the three DANet logits out.
 struct Infer: ParsableCommand {
@@ -42,35 +40,34 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            model.applyThreads()
-            let loadStart = monotonicSeconds()
+            let loadStart = Platform.monotonicSeconds()
             let network = try model.load(weights)
-            let loadSeconds = monotonicSeconds() - loadStart
+            let loadSeconds = Platform.monotonicSeconds() - loadStart
             let tensor = try Infer.readInput(input)
             var bar = ProgressBar(label: "inferring", total: tensor.shape[0])
-            let start = monotonicSeconds()
+            let start = Platform.monotonicSeconds()
             var outputs: [DANet.Output] = []
             for n in 0..<tensor.shape[0] {
-                let image = Tensor(shape: [1] + tensor.shape.dropFirst(), data: Array(tensor.data[(n * tensor.imageSize)..<((n + 1) * tensor.imageSize)]))
+                let image = try Tensor(shape: [1] + tensor.shape.dropFirst(), data: Array(tensor.data[(n * tensor.imageSize)..<((n + 1) * tensor.imageSize)]))
                 outputs.append(try network(image, heads: heads.model))
                 bar.update(n + 1)
             }
-            let seconds = monotonicSeconds() - start
-            func joined(_ pick: (DANet.Output) -> Tensor) -> Tensor {
+            let seconds = Platform.monotonicSeconds() - start
+            func joined(_ pick: (DANet.Output) -> Tensor) throws -> Tensor {
                 let parts = outputs.map(pick)
                 guard parts.count > 1 else { return parts[0] }
-                return Tensor(shape: [parts.count] + parts[0].shape.dropFirst(), data: parts.flatMap(\.data))
+                return try Tensor(shape: [parts.count] + parts[0].shape.dropFirst(), data: parts.flatMap(\.data))
             }
-            let results = [("logits", joined(\.fused))]
-                + (heads == .all ? [("pam_logits", joined(\.position)), ("cam_logits", joined(\.channel))] : [])
+            let results = [("logits", try joined(\.fused))]
+                + (heads == .all ? [("pam_logits", try joined(\.position)), ("cam_logits", try joined(\.channel))] : [])
             let items = results.map { name, tensor in
                 SafetensorsWriter.Item(name: name, dtype: .float32, shape: tensor.shape) { tensor.data.withUnsafeBytes { Array($0) } }
             }
-            try SafetensorsWriter.write(items, metadata: network.configuration.metadata, to: output)
+            try SafetensorsWriter.write(items, metadata: network.configuration.metadata, to: URL(fileURLWithPath: output))
             let c = network.configuration
             print("wrote \(output): logits \(results[0].1.shape) from DANet-R\(c.depth) (\(c.layout.rawValue), \(c.stem.rawValue) stem, "
                 + "\(c.classes) classes, layer4 dilations \(c.layer4Dilations.map(String.init).joined(separator: "/")), "
-                + "align_corners \(c.alignCorners)) in \(String(seconds: seconds)) s on \(Threads.current) threads "
+                + "align_corners \(c.alignCorners)) in \(String(seconds: seconds)) s on \(network.threads ?? DANet.availableThreads) threads "
                 + "(\(Gemm.backendDescription) GEMM, \(CPUKernels.selected.isa.rawValue) kernels) "
                 + "(weights loaded in \(String(seconds: loadSeconds)) s)")
         }
@@ -78,7 +75,7 @@ struct Infer: ParsableCommand {
 
     /// The tensor 'input' of a safetensors (or any checkpoint) file, as float32 [N, 3, H, W].
     static func readInput(_ path: String) throws -> Tensor {
-        let checkpoint = try Checkpoint.open(path)
+        let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: path))
         guard let named = checkpoint.tensors.first(where: { $0.name == "input" }) else {
             throw ModelError(.invalidInput, file: path,
                              "expected a tensor named 'input', found \(checkpoint.tensors.prefix(5).map { "'\($0.name)'" }.joined(separator: ", "))")
@@ -90,7 +87,7 @@ struct Infer: ParsableCommand {
         guard named.tensor.dtype.isFloatingPoint else {
             throw ModelError(.invalidInput, file: path, "tensor 'input': expected float32, found \(named.tensor.dtype.torchName)")
         }
-        return Tensor(shape: shape, data: try named.tensor.floats())
+        return try Tensor(shape: shape, data: try named.tensor.floats())
     }
 }
 
@@ -116,22 +113,21 @@ struct ModelOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
     }
 
-    /// The one place the thread count is set; also where a misspelt `DANET_ISA` is reported.
-    func applyThreads() {
-        Threads.set(threads ?? Threads.available)
+    /// Loads the model with the thread count given (default: every CPU the process may use);
+    /// reports a misspelt `DANET_ISA` first.
+    func load(_ weights: String?) throws -> DANet {
+        warnAboutRequestedISA()
+        guard let weights else {
+            return try DANet.bundled(layer4Dilations: layer4Dilations, alignCorners: alignCorners, threads: threads)
+        }
+        return try DANet(contentsOf: URL(fileURLWithPath: weights), layer4Dilations: layer4Dilations,
+                         alignCorners: alignCorners, threads: threads)
+    }
+
+    private func warnAboutRequestedISA() {
         if let requested = CPUKernels.requestedISA, CPUKernels.ISA(rawValue: requested) == nil {
             Terminal.standardError("danet: warning: DANET_ISA=\(requested) is not one of "
                 + CPUKernels.ISA.allCases.map(\.rawValue).joined(separator: ", ") + "; running the generic kernels")
         }
     }
-
-    func load(_ weights: String) throws -> DANet {
-        try DANet(contentsOf: weights, layer4Dilations: layer4Dilations, alignCorners: alignCorners)
-    }
-}
-
-func monotonicSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }

@@ -17,7 +17,7 @@ struct Inspect: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let checkpoint = try Checkpoint.open(file)
+            let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: file))
             print(json ? try InspectReport(checkpoint).jsonText() : InspectReport(checkpoint).text())
         }
     }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DANetModel
-import Foundation
 import Segmentation
 
 /// The test-time flags `segment` and `evaluate` share; unset ones come from the dataset preset.
@@ -49,9 +48,7 @@ struct PipelineOptions: ParsableArguments {
 
     /// The network, its class names and palette, and the pipeline the flags describe.
     func makePipeline() throws -> (SegmentationPipeline, DatasetPreset) {
-        model.applyThreads()
-        let path = try weights ?? BundledModel.path()
-        let network = try model.load(path)
+        let network = try model.load(weights)
         let classes = network.configuration.classes
         let preset: DatasetPreset
         if let dataset {
@@ -62,7 +59,8 @@ struct PipelineOptions: ParsableArguments {
             preset = DatasetPreset.all.first { $0.classes.count == classes && $0.name != "street" } ?? .generic(classes: classes)
         }
         guard preset.classes.count == classes else {
-            throw ModelError(.invalidOption, file: path, "the model predicts \(classes) classes, the \(preset.name) preset has \(preset.classes.count)")
+            throw ModelError(.invalidOption, file: weights ?? DANet.bundledModelName,
+                             "the model predicts \(classes) classes, the \(preset.name) preset has \(preset.classes.count)")
         }
         var options = preset.options
         options.scales = scales ?? options.scales
@@ -70,23 +68,6 @@ struct PipelineOptions: ParsableArguments {
         options.baseSize = baseSize ?? options.baseSize
         options.cropSize = cropSize ?? options.cropSize
         options.mode = mode.flatMap(SegmentationPipeline.Mode.init(rawValue:)) ?? options.mode
-        return (SegmentationPipeline(model: network, options: options), preset)
-    }
-}
-
-/// The default model bundled with the executable (tools/train_default_model.py).
-enum BundledModel {
-    static let resource = "default-street-danet.pth"
-
-    /// Looks beside the executable for SwiftPM's resource bundle, without Bundle.module, which
-    /// would stop the process if the bundle were missing.
-    static func path() throws -> String {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let folder = executable.deletingLastPathComponent()
-        for bundle in ["swift-danet_danet.resources", "swift-danet_danet.bundle"] {
-            let candidate = folder.appendingPathComponent(bundle).appendingPathComponent(resource).path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-        }
-        throw ModelError(.invalidInput, file: folder.path, "expected the bundled model \(resource) beside the executable, found none; pass --weights")
+        return (SegmentationPipeline(model: network, options: options, classes: preset.classes, palette: preset.palette), preset)
     }
 }

@@ -1,3 +1,5 @@
+import DANetSupport
+
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
 struct ProgressBar {
     let label: String

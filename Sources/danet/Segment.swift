@@ -1,9 +1,10 @@
 import ArgumentParser
 import DANetModel
+import DANetSupport
 import Foundation
-import ImageIO
+import ImageCodecs
+import Imaging
 import Segmentation
-import TorchArchive
 
 /// `danet segment`: photos in; class-index masks, colour masks and overlays out.
 struct Segment: ParsableCommand {
@@ -48,8 +49,7 @@ struct Segment: ParsableCommand {
         if listClasses {
             let preset = pipeline.dataset.flatMap(DatasetPreset.named) ?? .street
             for (index, name) in preset.classes.enumerated() {
-                let c = preset.palette[index]
-                print("\(String(repeating: " ", count: max(0, 3 - String(index).count)))\(index)  \(name.padding(toLength: 20, withPad: " ", startingAt: 0))  (\(c[0]), \(c[1]), \(c[2]))")
+                print("\(String(index).leftPadded(to: 3, with: " "))  \(name.padding(toLength: 20, withPad: " ", startingAt: 0))  \(preset.palette[index])")
             }
             return
         }
@@ -68,7 +68,7 @@ struct Segment: ParsableCommand {
                 } catch let error as ImageError {
                     failures += 1
                     Terminal.standardError("danet: error: \(error)")
-                } catch let error as ArchiveError {
+                } catch let error as FileError {
                     failures += 1
                     Terminal.standardError("danet: error: \(error)")
                 }
@@ -80,28 +80,24 @@ struct Segment: ParsableCommand {
 
     private func segmentOne(_ item: ImageList.Item, number: Int, of total: Int, segmenter: SegmentationPipeline,
                             preset: DatasetPreset, into folder: String) throws {
-        let image = try ImageFile.readRGB(item.path)
+        let image = try RGBImage(contentsOf: URL(fileURLWithPath: item.path))
         var bar = ProgressBar(label: "image \(number)/\(total)", total: segmenter.passCount(height: image.height, width: image.width))
+        let start = Platform.monotonicSeconds()
         var passes = 0
-        let start = monotonicSeconds()
-        let labels = try segmenter.predict(image) {
-            passes += 1
+        let labels = try segmenter.predict(image) { progress in
+            passes = progress.completedPasses
             bar.update(passes)
         }
-        let seconds = monotonicSeconds() - start
+        let seconds = Platform.monotonicSeconds() - start
         let base = folder + "/" + item.relativeStem
         try FileManager.default.createDirectory(atPath: (base as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let colour = Masks.colour(labels, palette: preset.palette)
-        let outputs = [("_labels.png", labels, 1), ("_color.png", colour, 3),
-                       ("_overlay.png", Masks.overlay(image.pixels, colour, alpha: alpha), 3)]
-        for (suffix, pixels, channels) in outputs {
-            let png = try ImageFile.encodePNG(pixels, width: image.width, height: image.height, channels: channels, file: base + suffix)
-            let file = try AtomicFile(destination: base + suffix)
-            try png.withUnsafeBytes { try file.write($0) }
-            try file.commit()
+        let outputs = [("_labels.png", try labels.pngData()), ("_color.png", try labels.colorized().pngData()),
+                       ("_overlay.png", try labels.overlay(on: image, alpha: alpha).pngData())]
+        for (suffix, png) in outputs {
+            try AtomicFile.write([UInt8](png), to: base + suffix)
         }
         print("\(item.path): \(image.width)x\(image.height), \(passes) passes in \(String(seconds: seconds)) s -> \(base)_{labels,color,overlay}.png")
-        print("  " + Masks.shares(labels, classes: preset.classes).joined(separator: ", "))
+        print("  " + labels.classShares().map { "\($0.name) \(String(format1: 100 * $0.fraction))%" }.joined(separator: ", "))
     }
 }
 

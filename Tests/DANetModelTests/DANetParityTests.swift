@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import DANetModel
 import TensorKernels
@@ -24,7 +25,7 @@ struct DANetParityTests {
     func parity(_ name: String) throws {
         let expected = try #require(DANetFixtures.cases[name])
         let golden = try DANetFixtures.golden(expected.golden)
-        let model = try DANet(contentsOf: DANetFixtures.path(expected.file))
+        let model = try DANet(contentsOf: URL(fileURLWithPath: DANetFixtures.path(expected.file)))
         let output = try model(try #require(golden["input"]), captureStages: true)
         var report: [String] = []
         for stage in ["c1", "c2", "c3", "c4", "pam", "cam"] {
@@ -45,7 +46,7 @@ struct DANetParityTests {
 struct BlockedAttentionTests {
     @Test("any block of query rows gives the whole-matrix result")
     func blocks() throws {
-        let model = try DANet(contentsOf: DANetFixtures.path("official_resnet7_r50.pth.tar"))
+        let model = try DANet(contentsOf: URL(fileURLWithPath: DANetFixtures.path("official_resnet7_r50.pth.tar")))
         let channels = model.configuration.headInter
         var generator = SystemRandomNumberGenerator()
         let input = FeatureMap(channels: channels, height: 9, width: 13,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import DANetModel
 import TensorKernels
 import TorchArchive
 
@@ -37,7 +38,7 @@ enum DANetFixtures {
     static func golden(_ file: String) throws -> [String: Tensor] {
         var result: [String: Tensor] = [:]
         for named in try Checkpoint.open(path(file)).tensors {
-            result[named.name] = Tensor(shape: named.tensor.shape, data: try named.tensor.floats())
+            result[named.name] = try Tensor(shape: named.tensor.shape, data: try named.tensor.floats())
         }
         return result
     }

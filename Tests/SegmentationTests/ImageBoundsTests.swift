@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import ImageIO
+import ImageCodecs
+import Imaging
 
 /// A few bytes of header can claim any image size: the decoders refuse what is over
 /// `ImageFile.maxPixels` before allocating for it.

@@ -42,51 +42,51 @@ struct GemmTests {
         let c0 = (0..<(s.m * ldc)).map { _ in next() }
         // Two threads split the product by columns or by rows, depending on the shape; a packed
         // A (weights) runs through its own entry point, with its rows split the same way.
-        Threads.set(2)
-        defer { Threads.set(1) }
-        var c = c0, packedC = c0
-        a.withUnsafeBufferPointer { ap in
-            b.withUnsafeBufferPointer { bp in
-                c.withUnsafeMutableBufferPointer { cp in
-                    Gemm.multiply(transposeA: s.transposeA, transposeB: s.transposeB, m: s.m, n: s.n, k: s.k, alpha: s.alpha,
-                                  a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: s.beta,
-                                  c: cp.baseAddress!, ldc: ldc, backend: backend, kernels: kernels)
-                }
-                guard !s.transposeA else { return }
-                let packed = PackedMatrix(rows: s.m, columns: s.k, values: ap.baseAddress!, rowStride: lda, backend: backend)
-                packedC.withUnsafeMutableBufferPointer { cp in
-                    Gemm.multiply(packed, transposeB: s.transposeB, n: s.n, alpha: s.alpha, b: bp.baseAddress!, ldb: ldb,
-                                  beta: s.beta, c: cp.baseAddress!, ldc: ldc, kernels: kernels)
+        Threads.with(2) {
+            var c = c0, packedC = c0
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        Gemm.multiply(transposeA: s.transposeA, transposeB: s.transposeB, m: s.m, n: s.n, k: s.k, alpha: s.alpha,
+                                      a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, beta: s.beta,
+                                      c: cp.baseAddress!, ldc: ldc, backend: backend, kernels: kernels)
+                    }
+                    guard !s.transposeA else { return }
+                    let packed = PackedMatrix(rows: s.m, columns: s.k, values: ap.baseAddress!, rowStride: lda, backend: backend)
+                    packedC.withUnsafeMutableBufferPointer { cp in
+                        Gemm.multiply(packed, transposeB: s.transposeB, n: s.n, alpha: s.alpha, b: bp.baseAddress!, ldb: ldb,
+                                      beta: s.beta, c: cp.baseAddress!, ldc: ldc, kernels: kernels)
+                    }
                 }
             }
-        }
-        check(c, "\(engine) \(s.testDescription)")
-        if !s.transposeA { check(packedC, "\(engine) packed \(s.testDescription)") }
+            check(c, "\(engine) \(s.testDescription)")
+            if !s.transposeA { check(packedC, "\(engine) packed \(s.testDescription)") }
 
-        func check(_ c: [Float], _ label: String) {
-            var maxDiff = 0.0, first: [String] = [], slackTouched = false
-            let tolerance = 1e-5 * Double(s.k)
-            for i in 0..<s.m {
-                for j in 0..<ldc {
-                    let at = i * ldc + j
-                    guard j < s.n else {
-                        if c[at] != c0[at] { slackTouched = true }
-                        continue
+            func check(_ c: [Float], _ label: String) {
+                var maxDiff = 0.0, first: [String] = [], slackTouched = false
+                let tolerance = 1e-5 * Double(s.k)
+                for i in 0..<s.m {
+                    for j in 0..<ldc {
+                        let at = i * ldc + j
+                        guard j < s.n else {
+                            if c[at] != c0[at] { slackTouched = true }
+                            continue
+                        }
+                        var sum = 0.0
+                        for p in 0..<s.k {
+                            let x = s.transposeA ? a[p * lda + i] : a[i * lda + p]
+                            let y = s.transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                            sum += Double(x) * Double(y)
+                        }
+                        let expected = Double(s.alpha) * sum + Double(s.beta) * Double(c0[at])
+                        let diff = abs(Double(c[at]) - expected)
+                        maxDiff = max(maxDiff, diff)
+                        if diff > tolerance && first.count < 4 { first.append("[\(i), \(j)] \(c[at]) vs \(expected)") }
                     }
-                    var sum = 0.0
-                    for p in 0..<s.k {
-                        let x = s.transposeA ? a[p * lda + i] : a[i * lda + p]
-                        let y = s.transposeB ? b[j * ldb + p] : b[p * ldb + j]
-                        sum += Double(x) * Double(y)
-                    }
-                    let expected = Double(s.alpha) * sum + Double(s.beta) * Double(c0[at])
-                    let diff = abs(Double(c[at]) - expected)
-                    maxDiff = max(maxDiff, diff)
-                    if diff > tolerance && first.count < 4 { first.append("[\(i), \(j)] \(c[at]) vs \(expected)") }
                 }
+                #expect(maxDiff <= tolerance, "\(label): max|diff| \(maxDiff); first mismatches \(first)")
+                #expect(!slackTouched, "\(label) wrote outside the n columns of C")
             }
-            #expect(maxDiff <= tolerance, "\(label): max|diff| \(maxDiff); first mismatches \(first)")
-            #expect(!slackTouched, "\(label) wrote outside the n columns of C")
         }
     }
 
@@ -98,31 +98,31 @@ struct GemmTests {
         let a = (0..<(m * k)).map { Float(($0 * 37) % 19 - 9) / 9 }, b = (0..<(k * n)).map { Float(($0 * 11) % 23 - 11) / 11 }
         let bias = (0..<m).map { Float($0 % 5) - 2 }, residual = (0..<(m * n)).map { Float(($0 * 7) % 13 - 6) / 3 }
         var c = [Float](repeating: .nan, count: m * n)
-        Threads.set(2)
-        defer { Threads.set(1) }
-        let packed = PackedMatrix(rows: m, columns: k, values: a, backend: engine.backend)
-        b.withUnsafeBufferPointer { bp in
-            bias.withUnsafeBufferPointer { biasPointer in
-                residual.withUnsafeBufferPointer { rp in
-                    c.withUnsafeMutableBufferPointer { cp in
-                        Gemm.multiply(packed, n: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n,
-                                      epilogue: Gemm.Epilogue(bias: biasPointer.baseAddress!, residual: rp.baseAddress!,
-                                                              residualStride: n, relu: true), kernels: engine.kernels)
+        Threads.with(2) {
+            let packed = PackedMatrix(rows: m, columns: k, values: a, backend: engine.backend)
+            b.withUnsafeBufferPointer { bp in
+                bias.withUnsafeBufferPointer { biasPointer in
+                    residual.withUnsafeBufferPointer { rp in
+                        c.withUnsafeMutableBufferPointer { cp in
+                            Gemm.multiply(packed, n: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n,
+                                          epilogue: Gemm.Epilogue(bias: biasPointer.baseAddress!, residual: rp.baseAddress!,
+                                                                  residualStride: n, relu: true), kernels: engine.kernels)
+                        }
                     }
                 }
             }
-        }
-        var maxDiff = 0.0
-        for i in 0..<m {
-            for j in 0..<n {
-                var sum = 0.0
-                for p in 0..<k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
-                let expected = max(sum + Double(bias[i]) + Double(residual[i * n + j]), 0)
-                let diff = abs(Double(c[i * n + j]) - expected)
-                maxDiff = diff.isNaN ? .infinity : max(maxDiff, diff)
+            var maxDiff = 0.0
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0
+                    for p in 0..<k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
+                    let expected = max(sum + Double(bias[i]) + Double(residual[i * n + j]), 0)
+                    let diff = abs(Double(c[i * n + j]) - expected)
+                    maxDiff = diff.isNaN ? .infinity : max(maxDiff, diff)
+                }
             }
+            #expect(maxDiff <= 1e-5 * Double(k), "\(engine) n \(n): max|diff| \(maxDiff)")
         }
-        #expect(maxDiff <= 1e-5 * Double(k), "\(engine) n \(n): max|diff| \(maxDiff)")
     }
 
     /// Names what runs here and what does not, so that a kernel this CPU cannot run is reported,

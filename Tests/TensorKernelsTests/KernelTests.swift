@@ -67,18 +67,18 @@ struct KernelTests {
     func run(input: [Float], bias: [Float], outputCount: Int, workspace size: Int, threads: Int,
              _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
                         UnsafeMutableBufferPointer<Float>) -> Void) -> [Float] {
-        Threads.set(threads)
-        defer { Threads.set(1) }
-        var output = [Float](repeating: .nan, count: outputCount)
-        var workspace = [Float](repeating: 0, count: size)
-        input.withUnsafeBufferPointer { x in
-            bias.withUnsafeBufferPointer { b in
-                output.withUnsafeMutableBufferPointer { y in
-                    workspace.withUnsafeMutableBufferPointer { ws in kernel(x.baseAddress!, b.baseAddress!, y.baseAddress!, ws) }
+        return Threads.with(threads) {
+            var output = [Float](repeating: .nan, count: outputCount)
+            var workspace = [Float](repeating: 0, count: size)
+            input.withUnsafeBufferPointer { x in
+                bias.withUnsafeBufferPointer { b in
+                    output.withUnsafeMutableBufferPointer { y in
+                        workspace.withUnsafeMutableBufferPointer { ws in kernel(x.baseAddress!, b.baseAddress!, y.baseAddress!, ws) }
+                    }
                 }
             }
+            return output
         }
-        return output
     }
 
     @Test("Winograd F(2x2, 3x3) and F(4x4, 3x3), plain and dilated", arguments: cases("conv.k3s1"))

@@ -16,42 +16,42 @@ struct ThreadsTests {
 
     @Test("each index once", arguments: [1, 2, 3, 7], [0, 1, 5, 64, 1000])
     func coverage(threads: Int, total: Int) {
-        Threads.set(threads)
-        defer { Threads.set(1) }
-        for minimumChunk in [1, 3, 100] {
-            let tally = Tally(total)
-            Threads.parallelFor(total, minimumChunk: minimumChunk) { tally.hit($0) }
-            #expect(tally.allOnce, "\(threads) threads, \(total) items, chunks of at least \(minimumChunk)")
+        Threads.with(threads) {
+            for minimumChunk in [1, 3, 100] {
+                let tally = Tally(total)
+                Threads.parallelFor(total, minimumChunk: minimumChunk) { tally.hit($0) }
+                #expect(tally.allOnce, "\(threads) threads, \(total) items, chunks of at least \(minimumChunk)")
+            }
         }
     }
 
     @Test("a region inside a region runs on its caller, and completes")
     func nested() {
-        Threads.set(2)
-        defer { Threads.set(1) }
-        let tally = Tally(40 * 25)
-        Threads.parallelFor(40) { outer in
-            for i in outer {
-                Threads.parallelFor(25) { inner in tally.hit((i * 25 + inner.lowerBound)..<(i * 25 + inner.upperBound)) }
+        Threads.with(2) {
+            let tally = Tally(40 * 25)
+            Threads.parallelFor(40) { outer in
+                for i in outer {
+                    Threads.parallelFor(25) { inner in tally.hit((i * 25 + inner.lowerBound)..<(i * 25 + inner.upperBound)) }
+                }
             }
+            #expect(tally.allOnce)
         }
-        #expect(tally.allOnce)
     }
 
     @Test("regions from concurrent tasks all complete, each index once")
     func concurrentCallers() async {
-        Threads.set(2)
-        defer { Threads.set(1) }
-        let tallies = (0..<8).map { _ in Tally(5000) }
-        await withTaskGroup(of: Void.self) { group in
-            for tally in tallies {
-                group.addTask {
-                    for round in 0..<20 { Threads.parallelFor(250) { range in tally.hit((round * 250 + range.lowerBound)..<(round * 250 + range.upperBound)) } }
+        await Threads.with(2) {
+            let tallies = (0..<8).map { _ in Tally(5000) }
+            await withTaskGroup(of: Void.self) { group in
+                for tally in tallies {
+                    group.addTask {
+                        for round in 0..<20 { Threads.parallelFor(250) { range in tally.hit((round * 250 + range.lowerBound)..<(round * 250 + range.upperBound)) } }
+                    }
                 }
             }
+            let allOnce = tallies.allSatisfy { $0.allOnce }
+            #expect(allOnce)
         }
-        let allOnce = tallies.allSatisfy { $0.allOnce }
-        #expect(allOnce)
     }
 
     @Test("the default thread count is the CPUs this process may use")

@@ -44,10 +44,10 @@ struct SafetensorsTests {
 
     @Test("conversion to f16 and bf16 rounds to nearest even, as PyTorch does")
     func floatConversion() throws {
-        #expect(TensorInfo.bfloat16Bits(1.0) == 0x3F80)
-        #expect(TensorInfo.bfloat16Bits(Float(bitPattern: 0x3F80_8000)) == 0x3F80)  // tie, even stays
-        #expect(TensorInfo.bfloat16Bits(Float(bitPattern: 0x3F81_8000)) == 0x3F82)  // tie, odd rounds up
-        #expect(TensorInfo.bfloat16Bits(.nan) == 0x7FC0)
+        #expect(StoredTensor.bfloat16Bits(1.0) == 0x3F80)
+        #expect(StoredTensor.bfloat16Bits(Float(bitPattern: 0x3F80_8000)) == 0x3F80)  // tie, even stays
+        #expect(StoredTensor.bfloat16Bits(Float(bitPattern: 0x3F81_8000)) == 0x3F82)  // tie, odd rounds up
+        #expect(StoredTensor.bfloat16Bits(.nan) == 0x7FC0)
         let source = try Checkpoint.open(Fixtures.path("archive/dtypes_typed.pth"))
         let f32 = try #require(source.tensors.first { $0.name == "float32" }?.tensor)
         let f16 = try #require(source.tensors.first { $0.name == "float16" }?.tensor)

@@ -1,3 +1,5 @@
+import DANetSupport
+
 /// Gives meaning to the parts of a pickle that would run code in Python: globals, calls, object
 /// construction, BUILD and persistent ids. The machine itself only moves values.
 protocol PickleResolver: AnyObject {

@@ -20,7 +20,7 @@ public indirect enum PickleValue {
     /// An instance of a class the reader keeps opaque (argparse.Namespace, numpy scalars, modules).
     case object(PickleObject)
     case storage(TorchStorage)
-    case tensor(TensorInfo)
+    case tensor(StoredTensor)
 
     /// A short type name for messages and `inspect`.
     public var typeName: String {

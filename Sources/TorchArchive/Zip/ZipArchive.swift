@@ -29,16 +29,25 @@ final class ZipArchive: @unchecked Sendable {
     private let byName: [String: Int]
     let limits: ArchiveLimits
 
-    /// Opens `file.path` with libzip and indexes its entries.
-    /// - Throws: `ArchiveError` naming the path and what libzip or the directory check found.
+    /// Opens the mapped bytes of `file` with libzip (no second open of the path, so the directory
+    /// libzip reads is the one the map holds) and indexes its entries.
+    /// - Throws: `ArchiveError` naming the file and what libzip or the directory check found.
     init(file: MappedFile, limits: ArchiveLimits) throws {
         self.file = file
         self.limits = limits
-        var code: Int32 = 0
-        guard let handle = zip_open(file.path, ZIP_RDONLY, &code) else {
-            var error = zip_error_t()
-            zip_error_init_with_code(&error, code)
-            defer { zip_error_fini(&error) }
+        var error = zip_error_t()
+        zip_error_init(&error)
+        defer { zip_error_fini(&error) }
+        let opened: OpaquePointer? = file.withBytes { bytes in
+            // The map outlives the archive (`self.file`), and libzip is told not to free it.
+            guard let source = zip_source_buffer_create(bytes.baseAddress, zip_uint64_t(bytes.count), 0, &error) else { return nil }
+            guard let handle = zip_open_from_source(source, ZIP_RDONLY, &error) else {
+                zip_source_free(source)
+                return nil
+            }
+            return handle
+        }
+        guard let handle = opened else {
             throw ArchiveError(.malformed, file: file.path, location: "zip directory",
                                expected: "a readable zip archive", found: String(cString: zip_error_strerror(&error)))
         }

@@ -1,6 +1,7 @@
 import Glibc
 import FuzzSupport
-import ImageIO
+import ImageCodecs
+import Imaging
 
 /// The image decoders on the fuzzer's bytes (seeded with PNG files; the signature picks the decoder).
 exit(FuzzDriver.run { data, size in
