@@ -4,7 +4,7 @@
 /// ```swift
 /// let labels = try await pipeline.segment(image)
 /// labels[x: 10, y: 20]                   // the class index there
-/// labels.classes[Int(labels[x: 10, y: 20]!)]
+/// labels.classes[Int(labels[x: 10, y: 20])]
 /// let colours = labels.colorized()       // an RGBImage in the dataset's palette
 /// ```
 public struct LabelMap: Sendable, Equatable {
@@ -40,9 +40,9 @@ public struct LabelMap: Sendable, Equatable {
         self.palette = palette
     }
 
-    /// The class index at column `x`, row `y`; nil outside the map.
-    public subscript(x x: Int, y y: Int) -> UInt8? {
-        guard (0..<width).contains(x), (0..<height).contains(y) else { return nil }
+    /// The class index at column `x`, row `y`; outside the map, `ignoreIndex` (no class).
+    public subscript(x x: Int, y y: Int) -> UInt8 {
+        guard (0..<width).contains(x), (0..<height).contains(y) else { return LabelMap.ignoreIndex }
         return labels[y * width + x]
     }
 

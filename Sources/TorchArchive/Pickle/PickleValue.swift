@@ -1,6 +1,6 @@
 /// A value produced by the pickle machine. Nothing here can run code: classes the reader does not
 /// recognise become `.object` records that keep their name, arguments and state.
-public indirect enum PickleValue {
+package indirect enum PickleValue {
     case none
     case bool(Bool)
     case int(Int)
@@ -23,7 +23,7 @@ public indirect enum PickleValue {
     case tensor(StoredTensor)
 
     /// A short type name for messages and `inspect`.
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .none: "None"
         case .bool: "bool"
@@ -75,20 +75,20 @@ public indirect enum PickleValue {
 }
 
 /// `module.name` of a GLOBAL / STACK_GLOBAL / INST.
-public struct PickleGlobal: Hashable, Sendable {
-    public let module: String
-    public let name: String
-    public var qualifiedName: String { "\(module).\(name)" }
+package struct PickleGlobal: Hashable, Sendable {
+    package let module: String
+    package let name: String
+    package var qualifiedName: String { "\(module).\(name)" }
 }
 
 /// A Python list (also used for sets). A class because pickles mutate lists after memoizing them.
-public final class PickleList {
-    public internal(set) var items: [PickleValue]
+package final class PickleList {
+    package internal(set) var items: [PickleValue]
     init(_ items: [PickleValue] = []) { self.items = items }
 }
 
 /// A Python dict that keeps insertion order, as OrderedDict and plain dicts do.
-public final class PickleDict {
+package final class PickleDict {
     enum Key: Hashable {
         case null
         case int(Int)
@@ -102,7 +102,7 @@ public final class PickleDict {
     /// Values one key may be built from; real checkpoints use strings, ints and short tuples.
     static let maxKeyValues = 4096
 
-    public internal(set) var entries: [(key: PickleValue, value: PickleValue)] = []
+    package internal(set) var entries: [(key: PickleValue, value: PickleValue)] = []
     private var index: [Key: Int] = [:]
 
     init() {}
@@ -119,7 +119,7 @@ public final class PickleDict {
         return true
     }
 
-    public subscript(name: String) -> PickleValue? {
+    package subscript(name: String) -> PickleValue? {
         index[.string(name)].map { entries[$0].value }
     }
 
@@ -132,10 +132,10 @@ public final class PickleDict {
 }
 
 /// An instance of a class the reader does not interpret: its class, constructor arguments and state.
-public final class PickleObject {
-    public let className: String
-    public internal(set) var arguments: [PickleValue]
-    public internal(set) var state: PickleValue?
+package final class PickleObject {
+    package let className: String
+    package internal(set) var arguments: [PickleValue]
+    package internal(set) var state: PickleValue?
 
     init(className: String, arguments: [PickleValue]) {
         self.className = className
