@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test on a fresh machine: install, build, run the Swift test suites, the parity tests again
-# under each lower instruction set, the C kernel tests natively and for ARM64 under qemu, the thread
+# under each lower instruction set, the README's library example as a separate package, the
+# documentation without warnings, the C kernel tests natively and for ARM64 under qemu, the thread
 # count under CPU limits; then the archive and image tests again under AddressSanitizer, and each
 # fuzz target for about a minute (SECURITY.md).
 set -euo pipefail
@@ -16,6 +17,12 @@ for isa in $lower; do
     echo "== parity with DANET_ISA=$isa"
     DANET_ISA=$isa swift test --skip-build --filter "DANetModelTests|SegmentationTests"
 done
+
+# The README's library example, built as a separate package in Swift 6 mode and run.
+bash tools/test_library_example.sh
+
+# The DocC documentation of every library, without warnings, and a doc comment on every public declaration.
+bash tools/check_docs.sh
 
 # The C kernels against the portable ones, natively and for ARM64 under qemu-aarch64.
 bash tools/test_c_kernels.sh

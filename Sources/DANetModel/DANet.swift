@@ -43,6 +43,7 @@ public struct DANet: Sendable {
 
     /// Loads the checkpoint at `url` (.pth, .pth.tar, .pt or safetensors).
     /// - Parameters:
+    ///   - url: the checkpoint file.
     ///   - layer4Dilations: layer 4's dilations, which weights cannot show (default: the layout's,
     ///     or what `danet convert` recorded).
     ///   - alignCorners: how logits are upsampled (default likewise).
@@ -92,6 +93,7 @@ public struct DANet: Sendable {
 
     /// Runs the network on `input` (N, 3, H, W), already normalised, any H and W.
     /// - Parameters:
+    ///   - input: the images, (N, 3, H, W).
     ///   - heads: `.fused` leaves `position` and `channel` empty.
     ///   - captureStages: also return c1...c4 and the attention outputs.
     /// - Throws: `ModelError.invalidInput` for a tensor that is not (N, 3, H, W).

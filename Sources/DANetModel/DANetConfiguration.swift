@@ -57,7 +57,9 @@ public struct DANetConfiguration: Sendable, Equatable {
 
     /// Reads the configuration from a checkpoint's state dict.
     /// - Parameters:
-    ///   - layer4Dilations, alignCorners: override the layout defaults (and any recorded metadata).
+    ///   - checkpoint: an opened checkpoint holding a DANet.
+    ///   - layer4Dilations: overrides the layout's default (and any recorded metadata).
+    ///   - alignCorners: overrides the layout's default (and any recorded metadata).
     /// - Throws: `ModelError.unrecognized` when the weights are not a DANet.
     public static func detect(_ checkpoint: Checkpoint, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil) throws -> DANetConfiguration {
         let (store, layout) = try DANetWeights.open(checkpoint)

@@ -2,6 +2,7 @@ import DANetSupport
 import Foundation
 import Imaging
 
+/// Reading and writing image files.
 extension RGBImage {
     /// Reads a PNG or JPEG file (told apart by its bytes, not its name): PNG of any bit depth and
     /// colour type (grey, palette, RGBA; alpha is dropped as OpenCV and mmsegmentation do) or JPEG
@@ -25,6 +26,7 @@ extension RGBImage {
     }
 }
 
+/// Reading and writing label files.
 extension LabelMap {
     /// Reads an 8-bit single-channel PNG of class indices (a dataset's label file), with the class
     /// names and colours to give them.

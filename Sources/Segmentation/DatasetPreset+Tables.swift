@@ -23,6 +23,7 @@ extension DatasetPreset {
         184, 255, 0, 0, 133, 255, 255, 214, 0, 25, 194, 194, 102, 255, 0, 92, 0, 255,
     ]
 
+    /// ADE20K (150 classes): base 520, crop 480.
     public static let ade20k = DatasetPreset(
         "ade20k",
         classes: "wall|building|sky|floor|tree|ceiling|road|bed|windowpane|grass|cabinet|sidewalk|person|earth|door|table|"
@@ -50,6 +51,7 @@ extension DatasetPreset {
     public static let pascalContext59 = DatasetPreset("pascal-context-59", classes: contextClasses,
                                                       palette: Array(adePalette[3..<180]), baseSize: 520, cropSize: 480)
 
+    /// COCO-Stuff 164k (171 classes): base 520, crop 512.
     public static let cocoStuff = DatasetPreset(
         "coco-stuff",
         classes: "person|bicycle|car|motorcycle|airplane|bus|train|truck|boat|traffic light|fire hydrant|stop sign|"

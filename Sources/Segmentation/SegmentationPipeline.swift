@@ -94,7 +94,9 @@ public struct SegmentationPipeline: Sendable {
     ///
     /// Cancelling the task stops the work before the next network pass and throws
     /// `CancellationError`. The model's `threads` apply.
-    /// - Parameter progress: called after every network pass.
+    /// - Parameters:
+    ///   - image: the photo, any size.
+    ///   - progress: called after every network pass.
     /// - Throws: `CancellationError`, or `SegmentationError` for settings that cannot run.
     public func segment(_ image: RGBImage, progress: (@Sendable (SegmentationProgress) -> Void)? = nil) async throws -> LabelMap {
         try labelMap(image, progress: progress, checkCancellation: { try Task.checkCancellation() })
@@ -110,7 +112,9 @@ public struct SegmentationPipeline: Sendable {
     /// Scores are exponentials of summed logits, which pass float32's range (e^88) for confident
     /// models, so they are kept in double: the reference's float32 would turn them into ties of
     /// infinity and decide the argmax by class order.
-    /// - Parameter progress: called after every network pass.
+    /// - Parameters:
+    ///   - image: the photo, any size.
+    ///   - progress: called after every network pass.
     public func scores(_ image: RGBImage, progress: ((SegmentationProgress) -> Void)? = nil) throws -> Scores {
         try scores(image, progress: progress, checkCancellation: {})
     }
@@ -253,6 +257,12 @@ public struct SegmentationProgress: Sendable, Equatable {
     public let completedPasses: Int
     /// Passes the image needs.
     public let totalPasses: Int
+
+    /// `completedPasses` of `totalPasses` done.
+    public init(completedPasses: Int, totalPasses: Int) {
+        self.completedPasses = completedPasses
+        self.totalPasses = totalPasses
+    }
 
     /// Finished share, 0...1.
     public var fractionCompleted: Double { totalPasses == 0 ? 1 : Double(completedPasses) / Double(totalPasses) }

@@ -58,4 +58,22 @@ struct ThreadsTests {
     func available() {
         #expect(Threads.available >= 1)
     }
+
+    @Test("the thread count is bound per call: nested bindings and concurrent tasks see their own")
+    func boundPerCall() async {
+        #expect(Threads.current == Threads.available)
+        Threads.with(3) {
+            #expect(Threads.current == 3)
+            Threads.with(nil) { #expect(Threads.current == 3) }
+            Threads.with(1) { #expect(Threads.current == 1) }
+        }
+        #expect(Threads.current == Threads.available)
+        let seen = await withTaskGroup(of: (Int, Int).self) { group in
+            for count in 1...6 {
+                group.addTask { await Threads.with(count) { await Task.yield(); return (count, Threads.current) } }
+            }
+            return await group.reduce(into: [(Int, Int)]()) { $0.append($1) }
+        }
+        #expect(seen.allSatisfy { $0.0 == $0.1 }, "\(seen)")
+    }
 }

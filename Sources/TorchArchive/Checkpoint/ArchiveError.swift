@@ -6,6 +6,7 @@ import DANetSupport
 /// `description` is a single line meant to be shown to a person as it is, e.g.
 /// `model.pth: data.pkl at byte 57: refused global 'posix.system' (it can run code); expected only torch tensor, storage and container globals`.
 public struct ArchiveError: DANetError, Equatable {
+    /// What went wrong.
     public enum Kind: Equatable, Sendable {
         /// A pickle names a global that could run code. The payload is `module.name`.
         case refusedGlobal(String)
@@ -23,14 +24,18 @@ public struct ArchiveError: DANetError, Equatable {
         case io
     }
 
+    /// What went wrong.
     public var kind: Kind
     /// The file path as the caller gave it.
     public var file: String
     /// Where in the file: a record (`data.pkl`, `data/3`), a byte offset or a tensor name.
     public var location: String
+    /// What the reader needed there, e.g. "a readable zip archive".
     public var expected: String
+    /// What it found instead.
     public var found: String
 
+    /// An error of `kind`; the readers fill in `file` and `location` as it travels up.
     public init(_ kind: Kind, file: String = "", location: String = "", expected: String, found: String) {
         self.kind = kind
         self.file = file

@@ -10,10 +10,8 @@ public struct ArchiveLimits: Sendable {
     /// Container nesting when names are built from the object tree.
     public var maxNesting = 200
     /// Values visited while building names: shared sub-trees count each time they are reached,
-    /// which stops a "billion laughs" pickle that references one list a billion times.
-    /// 1,000,000 is hundreds of times what large state dicts with optimizer state reach, and keeps
-    /// the worst case under a second (tools/fuzz found a 334-byte pickle of DUP and TUPLE3 that
-    /// spent 2.7 s reaching the former bound of 20,000,000).
+    /// which stops a "billion laughs" pickle that references one list a billion times. The bound
+    /// is hundreds of times what large state dicts with optimizer state reach (SECURITY.md).
     public var maxVisitedValues = 1_000_000
     /// How many times its own size a checkpoint may grow when it is read. A deflated zip entry over
     /// `expansionExemptBytes` may inflate at most this much (deflate's own ceiling is about 1032:1;
@@ -29,6 +27,7 @@ public struct ArchiveLimits: Sendable {
     /// Largest safetensors JSON header, as the reference implementation allows.
     public var maxSafetensorsHeader = 100_000_000
 
+    /// The standard limits; change a field to loosen or tighten one.
     public init() {}
 
     /// The most bytes reading a file of `size` bytes may produce, in inflated entries and in named
@@ -44,5 +43,6 @@ public struct ArchiveLimits: Sendable {
         "\(maxExpansionRatio) times the file's size plus \(expansionExemptBytes) bytes"
     }
 
+    /// The limits every load uses unless given others.
     public static let standard = ArchiveLimits()
 }

@@ -198,7 +198,9 @@ struct ObjectTree {
 
 /// A value the reader kept as an opaque record, with where it sits in the checkpoint.
 public struct OpaqueObjectInfo: Sendable, Equatable {
+    /// The dotted path of the value from the top of the file.
     public let path: String
+    /// The class as the pickle names it, e.g. `argparse.Namespace`.
     public let className: String
 }
 

@@ -1,6 +1,8 @@
 /// One top-level entry of a checkpoint as `inspect` shows it.
 public struct StructureEntry: Sendable, Equatable {
+    /// The key in the top-level dict, or `(top level)`.
     public let key: String
+    /// What the value is, e.g. `dict (6 entries)` or `int 240`.
     public let summary: String
     /// Tensors at or below this entry.
     public let tensorCount: Int

@@ -8,11 +8,17 @@ import Foundation
 public enum SafetensorsWriter {
     /// One tensor to write; `bytes` yields its elements in C order, little-endian, `dtype`-typed.
     public struct Item {
+        /// The tensor's name in the file.
         public let name: String
+        /// The element type written.
         public let dtype: DType
+        /// Sizes of the dimensions.
         public let shape: [Int]
+        /// Produces the elements when the writer gets to this tensor, so that only one tensor's
+        /// bytes are in memory at a time.
         public let bytes: () throws -> [UInt8]
 
+        /// A tensor to write.
         public init(name: String, dtype: DType, shape: [Int], bytes: @escaping () throws -> [UInt8]) {
             self.name = name
             self.dtype = dtype
@@ -30,6 +36,9 @@ public enum SafetensorsWriter {
 
     /// Writes `items` and `metadata` to `path`.
     /// - Parameters:
+    ///   - items: the tensors, with unique names.
+    ///   - metadata: the header's `__metadata__` strings.
+    ///   - url: the file to write; replaced only once the new file is complete.
     ///   - progress: called after each tensor with (tensors written, total).
     /// - Throws: `ArchiveError` for duplicate names, dtypes safetensors lacks, a tensor whose bytes
     ///   do not match its shape, or a failed write; `path` is then left as it was.

@@ -1,26 +1,47 @@
 /// Element types of stored tensors, named as safetensors names them.
 public enum DType: String, CaseIterable, Sendable, Codable {
+    /// Booleans, one byte each.
     case bool = "BOOL"
+    /// Unsigned 8-bit integers (also the element of untyped storages).
     case uint8 = "U8"
+    /// Signed 8-bit integers.
     case int8 = "I8"
+    /// Signed 16-bit integers.
     case int16 = "I16"
+    /// Unsigned 16-bit integers.
     case uint16 = "U16"
+    /// IEEE half precision.
     case float16 = "F16"
+    /// bfloat16: float32 with a 7-bit mantissa.
     case bfloat16 = "BF16"
+    /// Signed 32-bit integers.
     case int32 = "I32"
+    /// Unsigned 32-bit integers.
     case uint32 = "U32"
+    /// IEEE single precision.
     case float32 = "F32"
+    /// IEEE double precision.
     case float64 = "F64"
+    /// Signed 64-bit integers.
     case int64 = "I64"
+    /// Unsigned 64-bit integers.
     case uint64 = "U64"
+    /// Complex numbers of two float32.
     case complex64 = "C64"
+    /// Complex numbers of two float64.
     case complex128 = "C128"
+    /// OCP FP8 E4M3 (`torch.float8_e4m3fn`).
     case float8E4M3 = "F8_E4M3"
+    /// FP8 E4M3 without negative zero or infinities (`float8_e4m3fnuz`).
     case float8E4M3FNUZ = "F8_E4M3FNUZ"
+    /// OCP FP8 E5M2 (`torch.float8_e5m2`).
     case float8E5M2 = "F8_E5M2"
+    /// FP8 E5M2 without negative zero or infinities (`float8_e5m2fnuz`).
     case float8E5M2FNUZ = "F8_E5M2FNUZ"
+    /// An 8-bit power of two (`torch.float8_e8m0fnu`), the scale of MX formats.
     case float8E8M0 = "F8_E8M0"
 
+    /// Bytes per element.
     public var byteSize: Int {
         switch self {
         case .bool, .uint8, .int8, .float8E4M3, .float8E4M3FNUZ, .float8E5M2, .float8E5M2FNUZ, .float8E8M0: 1
@@ -40,6 +61,7 @@ public enum DType: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// True for the real floating-point types.
     public var isFloatingPoint: Bool {
         switch self {
         case .float16, .bfloat16, .float32, .float64, .float8E4M3, .float8E4M3FNUZ, .float8E5M2,
@@ -48,6 +70,7 @@ public enum DType: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// True for complex64 and complex128.
     public var isComplex: Bool { self == .complex64 || self == .complex128 }
 
     /// The PyTorch name, e.g. `float32`, as `inspect` shows it.

@@ -3,17 +3,24 @@
 /// Creating one checks that every element it can address lies inside its storage, so reading it
 /// later can never run past the data, whatever the file declared.
 public struct StoredTensor: Sendable {
+    /// The element type.
     public let dtype: DType
+    /// Sizes of the dimensions, outermost first.
     public let shape: [Int]
     /// Strides in elements, as PyTorch counts them.
     public let strides: [Int]
     /// Offset of element [0, 0, ...] in elements of `dtype` from the storage start.
     public let storageOffset: Int
+    /// The storage the tensor views.
     public let storage: TorchStorage
+    /// Whether it was saved as a parameter that requires gradients.
     public internal(set) var requiresGrad: Bool
+    /// Elements in the tensor (the product of `shape`).
     public let elementCount: Int
 
+    /// Bytes of the elements in `dtype`.
     public var byteCount: Int { elementCount * dtype.byteSize }
+    /// Dimensions.
     public var rank: Int { shape.count }
 
     /// True when the elements lie in C order with no gaps, so they can be copied in one piece.
@@ -98,9 +105,12 @@ public struct StoredTensor: Sendable {
 
 /// A tensor with the dotted name it has in the checkpoint.
 public struct NamedTensor: Sendable {
+    /// The dotted name, e.g. `pretrained.conv1.weight`.
     public var name: String
+    /// The tensor.
     public var tensor: StoredTensor
 
+    /// `tensor` under `name`.
     public init(name: String, tensor: StoredTensor) {
         self.name = name
         self.tensor = tensor

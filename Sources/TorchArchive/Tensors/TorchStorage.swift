@@ -6,11 +6,13 @@ import Synchronization
 /// `TorchStorage` per key so that sharing stays visible. The bytes are attached by the archive
 /// reader before the load returns and are only read when a tensor is read.
 public final class TorchStorage: @unchecked Sendable {
+    /// The storage's key in the checkpoint (its record name in a zip archive).
     public let key: String
     /// Element type of the storage (`U8` for `torch.UntypedStorage`, whose count is in bytes).
     public let dtype: DType
     /// Elements of `dtype`.
     public let count: Int
+    /// The device it was saved from, e.g. `cpu` or `cuda:0`; tensors are read to the CPU.
     public let location: String
     /// Bytes needed for `count` elements; checked for overflow when the storage is created.
     public let byteCount: Int

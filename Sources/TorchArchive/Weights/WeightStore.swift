@@ -91,7 +91,9 @@ public final class WeightStore: Sendable {
     }
 
     /// Throws if any tensor was neither used nor `ignorable`.
-    /// - Parameter model: what the weights were meant for, as the error says it.
+    /// - Parameters:
+    ///   - model: what the weights were meant for, as the error says it.
+    ///   - ignorable: true for names (after renaming) that may be left over.
     /// - Throws: `WeightError` (`.unexpected`) naming the first such tensor and how many more.
     public func finish(model: String, ignoring ignorable: (String) -> Bool = { _ in false }) throws {
         let leftover = unused.filter { !ignorable($0) }
