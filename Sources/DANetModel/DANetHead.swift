@@ -16,9 +16,8 @@ struct DANetHead {
     let conv8: Conv2d
 
     /// The head's 3x3 convolutions (a third of the model's multiplications) use the larger Winograd
-    /// tile; the backbone keeps F(2x2, 3x3). Measured by tools/parity_full.py: F(4x4, 3x3) in every
-    /// layer fails the full-size criterion (argmax agreement 99.982% for R101, 99.988% for mmseg
-    /// R50), in the head alone it passes every model, as F(2x2, 3x3) does.
+    /// tile; the backbone keeps F(2x2, 3x3), since the larger tile's rounding in every layer fails
+    /// the full-size parity criterion and in the head alone does not (README, "Parity with PyTorch").
     static let winogradTile = Winograd.Tile.f4x4
 
     init(_ store: WeightStore, _ config: DANetConfiguration) throws {

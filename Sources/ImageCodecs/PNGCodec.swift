@@ -75,15 +75,15 @@ enum PNGCodec {
         do {
             try ImageFile.checkSize(Int(image.width), Int(image.height), file: file)
         } catch {
-            // The callers free the image only once begin succeeds (found by LeakSanitizer).
+            // The callers free the image only once begin succeeds, so a refused one is freed here.
             png_image_free(&image)
             throw error
         }
     }
 
     /// Refuses a chunk that claims more bytes than the file has left. libpng allocates some chunks
-    /// (sPLT) at their declared length before reading them: a 129-byte file found by tools/fuzz
-    /// declared 1,936,946,035 bytes and made it allocate 1.9 GB. Chunks after IEND are never read.
+    /// (sPLT) at their declared length before reading them, so a file of a hundred bytes could make
+    /// it allocate gigabytes (SECURITY.md). Chunks after IEND are never read.
     private static func checkChunkLengths(_ bytes: [UInt8], file: String) throws {
         var offset = 8
         while offset < bytes.count {

@@ -4,7 +4,7 @@
 ///
 /// The path to the current value is kept as a stack of steps and spelled out only for a tensor, an
 /// opaque object or an error: a shared-tuple pickle reaches its million values hundreds of levels
-/// deep, and a string per value made a 377-byte file cost over 500 MB under the fuzzer. Names
+/// deep, and a string per value would cost memory in proportion to values times depth. Names
 /// count against the budget along with tensor bytes, since an empty tensor or an opaque object
 /// named a million times through shared containers costs its names and nothing else.
 struct ObjectTree {

@@ -49,7 +49,7 @@ package indirect enum PickleValue {
     }
 
     /// `budget` counts the values a key is built from: tuples shared through DUP or the memo make
-    /// a key of a few hundred bytes stand for billions of values (found by tools/fuzz).
+    /// a key of a few hundred bytes stand for billions of values (SECURITY.md).
     private func dictKey(depth: Int, budget: inout Int) -> PickleDict.Key? {
         budget -= 1
         guard depth < 64, budget >= 0 else { return nil }
