@@ -9,9 +9,9 @@ public struct ConfusionMatrix: Sendable, Equatable {
     /// Labels ignored: 255, as mmsegmentation and Cityscapes use it.
     public static let ignoreIndex: UInt8 = LabelMap.ignoreIndex
 
-    /// An empty matrix for `classes` classes (at least 1).
+    /// An empty matrix for `classes` classes (1 to 255: labels are bytes, and 255 is ignored).
     public init(classes: Int) {
-        self.classes = max(1, classes)
+        self.classes = min(max(1, classes), 255)
         counts = [Int](repeating: 0, count: self.classes * self.classes)
     }
 

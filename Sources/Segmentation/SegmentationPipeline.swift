@@ -50,16 +50,21 @@ public struct SegmentationPipeline: Sendable {
             self.mode = mode
         }
 
-        /// Window stride of the sliding window: int(crop * 2/3), as the reference.
-        public var stride: Int { Int(Double(cropSize) * 2.0 / 3.0) }
+        /// Window stride of the sliding window: int(crop * 2/3), as the reference (at least 1).
+        public var stride: Int { max(1, Int(Double(cropSize) * 2.0 / 3.0)) }
+
+        /// The longest side an image is resized to (a 16384-pixel side is 8 times a Cityscapes frame's).
+        public static let maxSide = 16384
 
         /// Throws unless the settings describe a pipeline that can run.
         func validate() throws {
             guard !scales.isEmpty, scales.allSatisfy({ $0 > 0 && $0.isFinite }) else {
                 throw SegmentationError("expected positive scales, found \(scales)")
             }
-            guard baseSize >= 8, cropSize >= 8 else {
-                throw SegmentationError("expected a base size and a crop size of at least 8, found \(baseSize) and \(cropSize)")
+            guard baseSize >= 8, cropSize >= 8, cropSize <= Options.maxSide,
+                  scales.allSatisfy({ Double(baseSize) * $0 <= Double(Options.maxSide) }) else {
+                throw SegmentationError("expected a base size and a crop size of at least 8, and sides of at most "
+                                        + "\(Options.maxSide) at every scale, found base \(baseSize), crop \(cropSize), scales \(scales)")
             }
             guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 > 0 }) else {
                 throw SegmentationError("expected three means and three positive standard deviations, found \(mean) and \(std)")
@@ -119,8 +124,10 @@ public struct SegmentationPipeline: Sendable {
         try scores(image, progress: progress, checkCancellation: {})
     }
 
-    /// Network passes an image of this size needs (windows, times two with flip), for progress.
+    /// Network passes an image of this size needs (windows, times two with flip), for progress;
+    /// 0 for settings that cannot run.
     public func passCount(height: Int, width: Int) -> Int {
+        guard (try? options.validate()) != nil, height > 0, width > 0 else { return 0 }
         var windows = 0
         for scale in options.scales {
             let size = resized(height: height, width: width, scale: scale)

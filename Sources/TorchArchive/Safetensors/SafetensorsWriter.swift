@@ -7,7 +7,7 @@ import Foundation
 /// folder and renamed into place, so a failure leaves any earlier file untouched.
 public enum SafetensorsWriter {
     /// One tensor to write; `bytes` yields its elements in C order, little-endian, `dtype`-typed.
-    public struct Item {
+    public struct Item: Sendable {
         /// The tensor's name in the file.
         public let name: String
         /// The element type written.
@@ -16,10 +16,10 @@ public enum SafetensorsWriter {
         public let shape: [Int]
         /// Produces the elements when the writer gets to this tensor, so that only one tensor's
         /// bytes are in memory at a time.
-        public let bytes: () throws -> [UInt8]
+        public let bytes: @Sendable () throws -> [UInt8]
 
         /// A tensor to write.
-        public init(name: String, dtype: DType, shape: [Int], bytes: @escaping () throws -> [UInt8]) {
+        public init(name: String, dtype: DType, shape: [Int], bytes: @escaping @Sendable () throws -> [UInt8]) {
             self.name = name
             self.dtype = dtype
             self.shape = shape
