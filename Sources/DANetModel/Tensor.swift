@@ -11,8 +11,8 @@ public struct Tensor: Sendable, Equatable {
     /// - Throws: `ModelError.invalidInput` when a size is negative or `data` does not have exactly
     ///   as many elements as `shape` needs.
     public init(shape: [Int], data: [Float]) throws {
-        guard shape.allSatisfy({ $0 >= 0 }), let count = Tensor.elementCount(shape), count == data.count else {
-            throw ModelError(.invalidInput, "expected \(Tensor.elementCount(shape).map(String.init) ?? "a countable number of") "
+        guard shape.allSatisfy({ $0 >= 0 }), let count = elementCount(of: shape), count == data.count else {
+            throw ModelError(.invalidInput, "expected \(elementCount(of: shape).map(String.init) ?? "a countable number of") "
                              + "values for a tensor of shape \(shapeText(shape)), found \(data.count)")
         }
         self.shape = shape
@@ -28,7 +28,7 @@ public struct Tensor: Sendable, Equatable {
     /// A tensor of `shape` filled with zeros.
     /// - Throws: `ModelError.invalidInput` for a negative size or one whose element count overflows.
     public init(zeros shape: [Int]) throws {
-        guard shape.allSatisfy({ $0 >= 0 }), let count = Tensor.elementCount(shape) else {
+        guard shape.allSatisfy({ $0 >= 0 }), let count = elementCount(of: shape) else {
             throw ModelError(.invalidInput, "expected a shape of non-negative sizes whose product fits in memory, found \(shapeText(shape))")
         }
         self.init(checkedShape: shape, data: [Float](repeating: 0, count: count))
@@ -48,14 +48,4 @@ public struct Tensor: Sendable, Equatable {
 
     /// The largest absolute value (0 for an empty tensor).
     public var maxMagnitude: Float { data.reduce(0) { max($0, abs($1)) } }
-
-    private static func elementCount(_ shape: [Int]) -> Int? {
-        var count = 1
-        for size in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: size)
-            if overflow { return nil }
-            count = product
-        }
-        return count
-    }
 }

@@ -21,6 +21,17 @@ extension String {
     }
 }
 
+/// The product of `shape`, or nil when it overflows.
+package func elementCount(of shape: [Int]) -> Int? {
+    var count = 1
+    for size in shape {
+        let (product, overflow) = count.multipliedReportingOverflow(by: size)
+        if overflow { return nil }
+        count = product
+    }
+    return count
+}
+
 /// `[1, 3, 224, 224]`, as error messages show a shape.
 package func shapeText(_ shape: [Int]) -> String {
     "[" + shape.map(String.init).joined(separator: ", ") + "]"

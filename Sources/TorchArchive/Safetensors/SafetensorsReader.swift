@@ -1,3 +1,4 @@
+import DANetSupport
 import Foundation
 
 /// Reads a safetensors file: u64 header length, a JSON header, then the tensors tiling the data
@@ -60,7 +61,7 @@ enum SafetensorsReader {
             guard entry.begin == expectedBegin else {
                 throw fail(.malformed, location, "data starting at byte \(expectedBegin) (tensors tile the buffer)", "byte \(entry.begin)")
             }
-            guard let count = StoredTensor.elementCount(entry.shape) else {
+            guard let count = elementCount(of: entry.shape) else {
                 throw fail(.limitExceeded, location, "an element count that fits in 64 bits", "shape \(entry.shape)")
             }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: entry.dtype.byteSize)

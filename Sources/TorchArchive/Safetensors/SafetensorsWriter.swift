@@ -28,7 +28,7 @@ public enum SafetensorsWriter {
 
         /// Bytes of the tensor, or nil for a negative size or a count that overflows.
         public var byteCount: Int? {
-            guard shape.allSatisfy({ $0 >= 0 }), let count = StoredTensor.elementCount(shape) else { return nil }
+            guard shape.allSatisfy({ $0 >= 0 }), let count = elementCount(of: shape) else { return nil }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
             return overflow ? nil : bytes
         }

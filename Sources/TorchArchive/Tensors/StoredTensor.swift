@@ -1,3 +1,5 @@
+import DANetSupport
+
 /// A tensor as a checkpoint describes it: a view (dtype, shape, strides, offset) of a storage.
 ///
 /// Creating one checks that every element it can address lies inside its storage, so reading it
@@ -46,7 +48,7 @@ public struct StoredTensor: Sendable {
         guard shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }), storageOffset >= 0 else {
             throw fail(.malformed, "non-negative sizes, strides and offset", described)
         }
-        guard let count = StoredTensor.elementCount(shape) else {
+        guard let count = DANetSupport.elementCount(of: shape) else {
             throw fail(.limitExceeded, "an element count that fits in 64 bits", "shape \(shape)")
         }
         // A stride-0 view of one element can claim any count; its size in bytes must still be a number.
@@ -78,17 +80,6 @@ public struct StoredTensor: Sendable {
         self.strides = strides
         self.requiresGrad = requiresGrad
         self.elementCount = count
-    }
-
-    /// The product of `shape`, or nil when it overflows.
-    static func elementCount(_ shape: [Int]) -> Int? {
-        var count = 1
-        for size in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: size)
-            if overflow { return nil }
-            count = product
-        }
-        return count
     }
 
     /// Contiguous C-order strides for `shape`.
