@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Segmentation", targets: ["Segmentation"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
+        .library(name: "DANetSupport", targets: ["DANetSupport"]),
         .executable(name: "danet", targets: ["danet"]),
     ],
     dependencies: [
@@ -55,8 +56,9 @@ let package = Package(
 
         // MARK: Implementation details
 
-        /// What every module shares: the error protocol, atomic file writes, text escaping, and
-        /// the operating-system calls they need.
+        /// What every module shares: the error protocol (public, so an app can catch every error of
+        /// the package at once), atomic file writes, text escaping, and the operating-system calls
+        /// they need (package access).
         .target(name: "DANetSupport"),
 
         /// Float32 NCHW kernels: products, convolution, Winograd, pooling, resize, softmax; one

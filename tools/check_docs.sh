@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 status=0
-for target in TorchArchive DANetModel Segmentation Imaging ImageCodecs; do
+for target in DANetSupport TorchArchive DANetModel Segmentation Imaging ImageCodecs; do
     log=$(mktemp)
     swift package generate-documentation --target "$target" >"$log" 2>&1 || { cat "$log"; exit 1; }
     if grep -q "warning:" "$log"; then
