@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import DANetModel
+import Foundation
 import TorchArchive
 
 /// `danet convert IN OUT.safetensors`: the state dict as a safetensors file any tool can read.
