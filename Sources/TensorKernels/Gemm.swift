@@ -1,9 +1,5 @@
 import CVectorKernels
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Row-major matrix products: the package's own blocked GEMM with a micro-kernel per instruction
 /// set, or OpenBLAS. Either way the products are split across `Threads.current` threads by this
 /// type, on the package's one thread pool; OpenBLAS, loaded only when it is used, always runs on
@@ -19,7 +15,7 @@ package enum Gemm {
 
     /// The default backend: the blocked GEMM, unless `DANET_GEMM=openblas` is set and OpenBLAS loads.
     package static let backend: Backend = {
-        if let name = getenv("DANET_GEMM"), String(cString: name).lowercased() == Backend.openBLAS.rawValue,
+        if let name = Platform.environment("DANET_GEMM"), name.lowercased() == Backend.openBLAS.rawValue,
            openBLASAvailable {
             return .openBLAS
         }

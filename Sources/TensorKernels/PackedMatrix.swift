@@ -1,11 +1,5 @@
 import CVectorKernels
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A matrix that multiplies many inputs (a convolution's weights), stored once in the layout the
 /// GEMM backend reads: the blocked GEMM's panels (the same for every instruction set), or plain
 /// row-major for OpenBLAS.
@@ -23,14 +17,13 @@ package struct PackedMatrix: Sendable {
 
         init(zeros count: Int) {
             self.count = count
-            // Zero from calloc, which does not clear memory fresh from the system a second time.
-            guard let floats = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+            guard let floats = Platform.zeroedFloats(count) else {
                 fatalError("out of memory for a \(count)-float weight matrix")
             }
-            pointer = floats.bindMemory(to: Float.self, capacity: max(count, 1))
+            pointer = floats
         }
 
-        deinit { free(pointer) }
+        deinit { Platform.release(pointer) }
     }
 
     /// True when the storage is the blocked GEMM's panels (`danet_gemm_packed_offset`), false
