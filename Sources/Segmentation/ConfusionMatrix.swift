@@ -15,6 +15,17 @@ public struct ConfusionMatrix: Sendable, Equatable {
         counts = [Int](repeating: 0, count: self.classes * self.classes)
     }
 
+    /// A matrix with counts already made, for example by another process (row = ground truth).
+    /// - Throws: `SegmentationError` unless `counts` holds `classes * classes` non-negative numbers
+    ///   and `classes` is 1 to 255.
+    public init(classes: Int, counts: [Int]) throws {
+        guard (1...255).contains(classes), counts.count == classes * classes, counts.allSatisfy({ $0 >= 0 }) else {
+            throw SegmentationError("expected \(classes) x \(classes) non-negative counts for 1 to 255 classes, found \(counts.count) values")
+        }
+        self.classes = classes
+        self.counts = counts
+    }
+
     /// Adds one image; labels equal to 255 (or beyond the class count) are ignored.
     /// - Throws: `SegmentationError` when the two differ in size.
     public mutating func add(prediction: LabelMap, truth: LabelMap) throws {

@@ -13,15 +13,18 @@ struct Evaluate: ParsableCommand {
             Each image in --images is paired with the label PNG in --labels at the same relative \
             path and name: NAME.png, or for Cityscapes NAME without '_leftImg8bit' plus \
             '_gtFine_labelTrainIds.png' (or '_gtFine_labelIds.png' with --label-ids, mapped to trainIds). \
-            Labels are 8-bit grey PNGs; 255 is ignored.
+            Labels are 8-bit grey PNGs; 255 is ignored. For a split run, give each part --shard and \
+            --save-counts, then `danet evaluate --merge A.json B.json ...` reports the whole: the \
+            counts add up, so the merged mIoU is exactly that of one unsplit run. Exit status: 0 when \
+            every image was evaluated, 1 when some failed (one line each), 64 for a usage error.
             """
     )
 
-    @Option(help: "Folder of images (searched recursively).")
-    var images: String
+    @Option(help: "Folder of images (searched recursively).", completion: .directory)
+    var images: String?
 
-    @Option(help: "Folder of label PNGs with the same structure.")
-    var labels: String
+    @Option(help: "Folder of label PNGs with the same structure.", completion: .directory)
+    var labels: String?
 
     @Flag(help: "Labels are Cityscapes labelIds; map them to the 19 trainIds.")
     var labelIds = false
@@ -29,14 +32,46 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(help: "Evaluate only one shard of the images: i/n, auto or auto/n, as for segment.")
+    var shard: String?
+
+    @Option(help: "Write this run's confusion matrix to a JSON file, for --merge.", completion: .file(extensions: ["json"]))
+    var saveCounts: String?
+
+    @Option(parsing: .upToNextOption, help: "Instead of evaluating, merge the --save-counts files of shards into one report.",
+            completion: .file(extensions: ["json"]))
+    var merge: [String] = []
+
     @OptionGroup var pipeline: PipelineOptions
 
+    func validate() throws {
+        if let shard { _ = try Shard.parse(shard) }
+        if merge.isEmpty {
+            guard images != nil, labels != nil else { throw ValidationError("give --images and --labels, or --merge FILE.json...") }
+        } else {
+            guard images == nil, labels == nil, shard == nil else {
+                throw ValidationError("--merge combines saved counts; it takes no --images, --labels or --shard")
+            }
+        }
+    }
+
     func run() throws {
+        if !merge.isEmpty {
+            try reportingErrors {
+                let report = try SavedCounts.merged(merge).report
+                print(json ? try report.jsonText() : report.text())
+            }
+            return
+        }
         var failures = 0
         try reportingErrors {
-            let pairs = try Evaluate.pairs(images: images, labels: labels, labelIds: labelIds)
+            let (images, labels) = (self.images!, self.labels!)
+            var pairs = try Evaluate.pairs(images: images, labels: labels, labelIds: labelIds)
+            let shard = try self.shard.map { try Shard.resolve(try Shard.parse($0), environment: ProcessInfo.processInfo.environment) }
+            if let shard { pairs = shard.select(pairs) }
             guard !pairs.isEmpty else {
-                throw ModelError(.invalidInput, file: images, "expected images with labels in \(labels), found none")
+                throw ModelError(.invalidInput, file: images, "expected images with labels in \(labels), found none"
+                                 + (shard.map { " in shard \($0.description)" } ?? ""))
             }
             let (segmenter, preset) = try pipeline.makePipeline()
             var matrix = ConfusionMatrix(classes: preset.classes.count)
@@ -61,7 +96,10 @@ struct Evaluate: ParsableCommand {
                 }
                 bar.update(index + 1)
             }
-            let report = EvaluationReport(dataset: preset.name, images: evaluated, failed: failures, matrix: matrix, classes: preset.classes)
+            let counts = SavedCounts(dataset: preset.name, classes: preset.classes, images: evaluated, failed: failures,
+                                     shard: shard?.description, counts: matrix.counts)
+            if let saveCounts { try counts.write(to: saveCounts) }
+            let report = try counts.report
             print(json ? try report.jsonText() : report.text())
         }
         if failures > 0 { throw ExitCode(1) }

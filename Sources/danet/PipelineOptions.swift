@@ -4,11 +4,12 @@ import Segmentation
 
 /// The test-time flags `segment` and `evaluate` share; unset ones come from the dataset preset.
 struct PipelineOptions: ParsableArguments {
-    @Option(name: .customLong("weights"), help: "The checkpoint (default: the bundled street-scene model).")
+    @Option(name: .customLong("weights"), help: "The checkpoint (default: the bundled street-scene model).",
+            completion: .file(extensions: ["pth", "pt", "tar", "safetensors"]))
     var weights: String?
 
-    @Option(help: "Dataset preset: \(DatasetPreset.all.map(\.name).joined(separator: ", ")).")
-    var dataset: String?
+    @Option(help: "Dataset preset: class names, palette and test sizes (default: by the model's class count).")
+    var dataset: DatasetName?
 
     @Option(help: "Scales, e.g. 0.75,1,1.25 (default: the preset's).",
             transform: { text in
@@ -30,17 +31,11 @@ struct PipelineOptions: ParsableArguments {
     var cropSize: Int?
 
     @Option(help: "slide (official padded sliding window) or whole (the whole resized image at once); default: the preset's.")
-    var mode: String?
+    var mode: ModeName?
 
     @OptionGroup var model: ModelOptions
 
     func validate() throws {
-        if let mode, SegmentationPipeline.Mode(rawValue: mode) == nil {
-            throw ValidationError("--mode must be slide or whole, found '\(mode)'")
-        }
-        if let dataset, DatasetPreset.named(dataset) == nil {
-            throw ValidationError("unknown --dataset '\(dataset)'; expected one of \(DatasetPreset.all.map(\.name).joined(separator: ", "))")
-        }
         for (name, value) in [("--base-size", baseSize), ("--crop-size", cropSize)] {
             if let value, value < 8 { throw ValidationError("\(name) must be at least 8, found \(value)") }
         }
@@ -52,7 +47,7 @@ struct PipelineOptions: ParsableArguments {
         let classes = network.configuration.classes
         let preset: DatasetPreset
         if let dataset {
-            preset = DatasetPreset.named(dataset)!
+            preset = dataset.preset
         } else if weights == nil {
             preset = .street
         } else {
@@ -67,7 +62,27 @@ struct PipelineOptions: ParsableArguments {
         options.flip = flip ?? options.flip
         options.baseSize = baseSize ?? options.baseSize
         options.cropSize = cropSize ?? options.cropSize
-        options.mode = mode.flatMap(SegmentationPipeline.Mode.init(rawValue:)) ?? options.mode
+        options.mode = mode?.mode ?? options.mode
         return (SegmentationPipeline(model: network, options: options, classes: preset.classes, palette: preset.palette), preset)
     }
+}
+
+/// `--dataset`: one of the presets, listed in help and offered by shell completion.
+struct DatasetName: ExpressibleByArgument {
+    let preset: DatasetPreset
+
+    init?(argument: String) {
+        guard let preset = DatasetPreset.named(argument) else { return nil }
+        self.preset = preset
+    }
+
+    static var allValueStrings: [String] { DatasetPreset.all.map(\.name) }
+    static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
+}
+
+/// `--mode`: slide or whole.
+enum ModeName: String, ExpressibleByArgument, CaseIterable {
+    case slide, whole
+
+    var mode: SegmentationPipeline.Mode { self == .slide ? .slide : .whole }
 }

@@ -294,7 +294,7 @@ struct SegmentCommandTests {
         (["EMPTY"], "expected PNG or JPEG images, found none"),
         (["PHOTO", "--shard", "3/3"], "--shard takes i/n with 0 <= i < n"),
         (["PHOTO", "--shard", "x"], "--shard takes i/n"),
-        (["PHOTO", "--dataset", "mars"], "unknown --dataset 'mars'"),
+        (["PHOTO", "--dataset", "mars"], "The value 'mars' is invalid for '--dataset <dataset>'"),
         (["PHOTO", "--dataset", "cityscapes", "--weights", "R50"], "the model predicts 5 classes, the cityscapes preset has 19"),
     ])
     func failures(_ arguments: [String], _ fragment: String) throws {
