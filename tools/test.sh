@@ -18,6 +18,9 @@ for isa in $lower; do
     DANET_ISA=$isa swift test --skip-build --filter "DANetModelTests|SegmentationTests"
 done
 
+# The README's install command, and the installed binary run from another folder.
+bash tools/test_install.sh
+
 # The README's library example, built as a separate package in Swift 6 mode and run.
 bash tools/test_library_example.sh
 
