@@ -23,7 +23,7 @@ extension DatasetPreset {
         184, 255, 0, 0, 133, 255, 255, 214, 0, 25, 194, 194, 102, 255, 0, 92, 0, 255,
     ]
 
-    /// ADE20K (150 classes): base 520, crop 480.
+    /// ADE20K (150 classes): base 520, crop 480; mmseg's config: resize to 2048x512, whole image.
     public static let ade20k = DatasetPreset(
         "ade20k",
         classes: "wall|building|sky|floor|tree|ceiling|road|bed|windowpane|grass|cabinet|sidewalk|person|earth|door|table|"
@@ -37,21 +37,30 @@ extension DatasetPreset {
             + "waterfall|tent|bag|minibike|cradle|oven|ball|food|step|tank|trade name|microwave|pot|animal|bicycle|lake|"
             + "dishwasher|screen|blanket|sculpture|hood|sconce|vase|traffic light|tray|ashcan|fan|pier|crt screen|plate|"
             + "monitor|bulletin board|shower|radiator|glass|clock|flag",
-        palette: adePalette, baseSize: 520, cropSize: 480)
+        palette: adePalette, baseSize: 520, cropSize: 480,
+        mmseg: MMSegOptions(resizeLong: 2048, resizeShort: 512, mode: .whole))
 
     static let contextClasses = "aeroplane|bicycle|bird|boat|bottle|bus|car|cat|chair|cow|table|dog|horse|motorbike|person|"
         + "pottedplant|sheep|sofa|train|tvmonitor|bag|bed|bench|book|building|cabinet|ceiling|cloth|computer|cup|door|fence|"
         + "floor|flower|food|grass|ground|keyboard|light|mountain|mouse|curtain|platform|sign|plate|road|rock|shelves|"
         + "sidewalk|sky|snow|bedclothes|track|tree|truck|wall|water|window|wood"
 
+    /// mmseg's PASCAL Context test pipeline (it has no DANet config for it): resize to 4096x520,
+    /// slide 480x480 windows with stride 320x320.
+    static let contextMMSeg = MMSegOptions(resizeLong: 4096, resizeShort: 520, mode: .slide, cropHeight: 480, cropWidth: 480,
+                                           strideHeight: 320, strideWidth: 320)
+
     /// PASCAL Context with background: the first 60 colours of the ADE20K list, as mmseg uses.
     public static let pascalContext60 = DatasetPreset("pascal-context-60", classes: "background|" + contextClasses,
-                                                      palette: Array(adePalette.prefix(180)), baseSize: 520, cropSize: 480)
+                                                      palette: Array(adePalette.prefix(180)), baseSize: 520, cropSize: 480,
+                                                      mmseg: contextMMSeg)
     /// PASCAL Context without background (59 classes).
     public static let pascalContext59 = DatasetPreset("pascal-context-59", classes: contextClasses,
-                                                      palette: Array(adePalette[3..<180]), baseSize: 520, cropSize: 480)
+                                                      palette: Array(adePalette[3..<180]), baseSize: 520, cropSize: 480,
+                                                      mmseg: contextMMSeg)
 
-    /// COCO-Stuff 164k (171 classes): base 520, crop 512.
+    /// COCO-Stuff 164k (171 classes): base 520, crop 512; mmseg's dataset config (it has no DANet
+    /// config for it): resize to 2048x512, slide 512x512 windows with stride 341x341.
     public static let cocoStuff = DatasetPreset(
         "coco-stuff",
         classes: "person|bicycle|car|motorcycle|airplane|bus|train|truck|boat|traffic light|fire hydrant|stop sign|"
@@ -92,5 +101,7 @@ extension DatasetPreset {
             64, 32, 192, 192, 192, 192, 0, 64, 160, 192, 160, 192, 192, 192, 0, 128, 64, 96, 192, 32, 64, 192, 64, 128,
             64, 192, 96, 64, 160, 64, 64, 64, 0,
         ],
-        baseSize: 520, cropSize: 512)
+        baseSize: 520, cropSize: 512,
+        mmseg: MMSegOptions(resizeLong: 2048, resizeShort: 512, mode: .slide, cropHeight: 512, cropWidth: 512,
+                            strideHeight: 341, strideWidth: 341))
 }

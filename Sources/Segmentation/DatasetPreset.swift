@@ -19,9 +19,13 @@ public struct DatasetPreset: Sendable {
     public let flip: Bool
     /// Sliding window or whole image.
     public let mode: SegmentationPipeline.Mode
+    /// mmsegmentation's test pipeline for this dataset, from its DANet config where there is one.
+    public let mmseg: MMSegOptions
+    /// The `align_corners` of that config's head, which a checkpoint cannot show.
+    public let mmsegAlignCorners: Bool
 
     init(_ name: String, classes: String, palette: [Int], baseSize: Int, cropSize: Int, scales: [Double] = [1.0], flip: Bool = true,
-         mode: SegmentationPipeline.Mode = .slide) {
+         mode: SegmentationPipeline.Mode = .slide, mmseg: MMSegOptions, mmsegAlignCorners: Bool = false) {
         let names = classes.split(separator: "|").map(String.init)
         precondition(palette.count == names.count * 3, "\(name): \(names.count) classes, \(palette.count / 3) colours")
         self.name = name
@@ -32,6 +36,8 @@ public struct DatasetPreset: Sendable {
         self.scales = scales
         self.flip = flip
         self.mode = mode
+        self.mmseg = mmseg
+        self.mmsegAlignCorners = mmsegAlignCorners
     }
 
     /// The options this preset implies.
@@ -40,7 +46,7 @@ public struct DatasetPreset: Sendable {
     }
 
     /// Every preset, as `--dataset` lists them.
-    public static let all: [DatasetPreset] = [street, cityscapes, ade20k, pascalContext59, pascalContext60, cocoStuff]
+    public static let all: [DatasetPreset] = [street, cityscapes, cityscapes769, ade20k, pascalContext59, pascalContext60, cocoStuff]
 
     /// The preset called `name` (any case), or nil.
     public static func named(_ name: String) -> DatasetPreset? {
@@ -52,16 +58,28 @@ public struct DatasetPreset: Sendable {
     /// training, would reach every pixel through position attention.
     public static let street = DatasetPreset("street", classes: "road|building|vegetation|sky|car|person",
                                              palette: [128, 64, 128, 70, 70, 70, 107, 142, 35, 70, 130, 180, 0, 0, 142, 220, 20, 60],
-                                             baseSize: 256, cropSize: 256, mode: .whole)
+                                             baseSize: 256, cropSize: 256, mode: .whole,
+                                             mmseg: MMSegOptions(resizeLong: 256, resizeShort: 128, mode: .whole), mmsegAlignCorners: true)
 
-    /// Cityscapes trainIds: base 2048, crop 768, single scale with flip (the official DANet test setting).
+    static let cityscapesClasses = "road|sidewalk|building|wall|fence|pole|traffic light|traffic sign|vegetation|terrain|sky|"
+        + "person|rider|car|truck|bus|train|motorcycle|bicycle"
+    static let cityscapesPalette = [128, 64, 128, 244, 35, 232, 70, 70, 70, 102, 102, 156, 190, 153, 153, 153, 153, 153, 250, 170, 30,
+                                    220, 220, 0, 107, 142, 35, 152, 251, 152, 70, 130, 180, 220, 20, 60, 255, 0, 0, 0, 0, 142, 0, 0, 70,
+                                    0, 60, 100, 0, 80, 100, 0, 0, 230, 119, 11, 32]
+
+    /// Cityscapes trainIds: base 2048, crop 768, single scale with flip (the official DANet test
+    /// setting); mmseg's 512x1024 config: resize to 2048x1024, whole image, align_corners false.
     public static let cityscapes = DatasetPreset(
-        "cityscapes",
-        classes: "road|sidewalk|building|wall|fence|pole|traffic light|traffic sign|vegetation|terrain|sky|person|rider|car|truck|bus|train|motorcycle|bicycle",
-        palette: [128, 64, 128, 244, 35, 232, 70, 70, 70, 102, 102, 156, 190, 153, 153, 153, 153, 153, 250, 170, 30, 220, 220, 0,
-                  107, 142, 35, 152, 251, 152, 70, 130, 180, 220, 20, 60, 255, 0, 0, 0, 0, 142, 0, 0, 70, 0, 60, 100, 0, 80, 100,
-                  0, 0, 230, 119, 11, 32],
-        baseSize: 2048, cropSize: 768)
+        "cityscapes", classes: cityscapesClasses, palette: cityscapesPalette, baseSize: 2048, cropSize: 768,
+        mmseg: MMSegOptions(resizeLong: 2048, resizeShort: 1024, mode: .whole))
+
+    /// Cityscapes with mmseg's 769x769 config: resize to 2049x1025, slide 769x769 windows with
+    /// stride 513x513, align_corners true. The official pipeline is `cityscapes`'s.
+    public static let cityscapes769 = DatasetPreset(
+        "cityscapes-769", classes: cityscapesClasses, palette: cityscapesPalette, baseSize: 2048, cropSize: 768,
+        mmseg: MMSegOptions(resizeLong: 2049, resizeShort: 1025, mode: .slide, cropHeight: 769, cropWidth: 769,
+                            strideHeight: 513, strideWidth: 513),
+        mmsegAlignCorners: true)
 
     /// Cityscapes labelIds (0...33) to trainIds (0...18, 255 ignored), as cityscapesScripts defines them.
     public static let cityscapesTrainIds: [UInt8] = {
@@ -82,6 +100,7 @@ extension DatasetPreset {
             palette += [(c * 97 + 40) % 256, (c * 57 + 90) % 256, (c * 151 + 160) % 256]
         }
         return DatasetPreset("generic", classes: (0..<classes).map { "class \($0)" }.joined(separator: "|"),
-                             palette: palette, baseSize: 512, cropSize: 512)
+                             palette: palette, baseSize: 512, cropSize: 512,
+                             mmseg: MMSegOptions(resizeLong: 2048, resizeShort: 512, mode: .whole))
     }
 }

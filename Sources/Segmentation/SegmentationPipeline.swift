@@ -72,25 +72,44 @@ public struct SegmentationPipeline: Sendable {
         }
     }
 
+    /// Which reference pipeline runs.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// The official DANet's (`Options`).
+        case official
+        /// mmsegmentation 1.x's (`MMSegOptions`).
+        case mmseg
+    }
+
     /// The network.
     public let model: DANet
-    /// The test-time settings.
+    /// The official pipeline's settings (unused when `mmseg` is set).
     public let options: Options
+    /// mmsegmentation's pipeline settings, when that pipeline runs.
+    public let mmseg: MMSegOptions?
+    /// The pipeline that runs.
+    public var kind: Kind { mmseg == nil ? .official : .mmseg }
     /// Class names, for the label maps this pipeline returns.
     public let classes: [String]
     /// Class colours, for the label maps this pipeline returns.
     public let palette: [RGBColor]
 
-    /// A pipeline with `preset`'s settings, class names and palette.
-    public init(model: DANet, preset: DatasetPreset) {
-        self.init(model: model, options: preset.options, classes: preset.classes, palette: preset.palette)
+    /// A pipeline with `preset`'s settings, class names and palette, running `kind` (default: the
+    /// pipeline of the checkpoint's layout, mmsegmentation's for mmseg checkpoints). mmseg's
+    /// pipeline resizes logits with the model's `alignCorners`; load the model with the preset's
+    /// `mmsegAlignCorners` to follow the preset's config.
+    public init(model: DANet, preset: DatasetPreset, kind: Kind? = nil) {
+        let kind = kind ?? (model.configuration.layout == .mmseg ? .mmseg : .official)
+        self.init(model: model, options: preset.options, mmseg: kind == .mmseg ? preset.mmseg : nil,
+                  classes: preset.classes, palette: preset.palette)
     }
 
-    /// A pipeline with explicit settings; class names and colours default to generic ones.
-    public init(model: DANet, options: Options, classes: [String]? = nil, palette: [RGBColor]? = nil) {
+    /// A pipeline with explicit settings: mmsegmentation's when `mmseg` is given, else the
+    /// official one's; class names and colours default to generic ones.
+    public init(model: DANet, options: Options, mmseg: MMSegOptions? = nil, classes: [String]? = nil, palette: [RGBColor]? = nil) {
         let generic = DatasetPreset.generic(classes: model.configuration.classes)
         self.model = model
         self.options = options
+        self.mmseg = mmseg
         self.classes = classes ?? generic.classes
         self.palette = palette ?? generic.palette
     }
@@ -127,6 +146,7 @@ public struct SegmentationPipeline: Sendable {
     /// Network passes an image of this size needs (windows, times two with flip), for progress;
     /// 0 for settings that cannot run.
     public func passCount(height: Int, width: Int) -> Int {
+        if let mmseg { return mmsegPassCount(mmseg, height: height, width: width) }
         guard (try? options.validate()) != nil, height > 0, width > 0 else { return 0 }
         var windows = 0
         for scale in options.scales {
@@ -150,11 +170,12 @@ public struct SegmentationPipeline: Sendable {
 
     private func scores(_ image: RGBImage, progress: ((SegmentationProgress) -> Void)?,
                         checkCancellation: @escaping () throws -> Void) throws -> Scores {
-        try options.validate()
         guard classes.count == model.configuration.classes else {
             throw SegmentationError("expected class names for the model's \(model.configuration.classes) classes, found \(classes.count)")
         }
         var run = Run(total: passCount(height: image.height, width: image.width), progress: progress, checkCancellation: checkCancellation)
+        if let mmseg { return try mmsegScores(image, mmseg, &run) }
+        try options.validate()
         let (height, width) = (image.height, image.width)
         let classes = model.configuration.classes
         let normalized = normalize(image)
@@ -193,7 +214,7 @@ public struct SegmentationPipeline: Sendable {
     }
 
     /// Counts network passes, reports them and stops between them when cancelled.
-    private struct Run {
+    struct Run {
         let total: Int
         let progress: ((SegmentationProgress) -> Void)?
         let checkCancellation: () throws -> Void
@@ -237,7 +258,7 @@ public struct SegmentationPipeline: Sendable {
                       values: logits.data.map { Foundation.exp(Double($0)) })
     }
 
-    private func fused(_ x: Tensor) throws -> Tensor {
+    func fused(_ x: Tensor) throws -> Tensor {
         let output = try model(Tensor(checkedShape: [1] + x.shape, data: x.data), heads: .fused)
         return Tensor(checkedShape: Array(output.fused.shape.dropFirst()), data: output.fused.data)
     }
