@@ -77,10 +77,14 @@ public struct DANet: Sendable {
     /// - Parameters: as `init(contentsOf:layer4Dilations:alignCorners:threads:)`.
     /// - Throws: as `init(checkpoint:)`, which it never should for the bytes it was built with.
     public static func bundled(layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, threads: Int? = nil) throws -> DANet {
+        try DANet(checkpoint: try bundledCheckpoint(), layer4Dilations: layer4Dilations, alignCorners: alignCorners, threads: threads)
+    }
+
+    /// The bundled model's checkpoint, read from the library's own bytes.
+    package static func bundledCheckpoint() throws -> Checkpoint {
         var count = 0
         let bytes = UnsafeRawBufferPointer(start: danet_demo_model(&count), count: count)
-        let checkpoint = try Checkpoint.open(permanentBytes: bytes, name: bundledModelName)
-        return try DANet(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners, threads: threads)
+        return try Checkpoint.open(permanentBytes: bytes, name: bundledModelName)
     }
 
     /// Which classifier outputs to compute: prediction needs only the fused one.

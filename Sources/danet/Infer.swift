@@ -116,12 +116,20 @@ struct ModelOptions: ParsableArguments {
     /// Loads the model with the thread count given (default: every CPU the process may use);
     /// reports a misspelt `DANET_ISA` first.
     func load(_ weights: String?) throws -> DANet {
+        try load(try checkpoint(weights), alignCorners: nil)
+    }
+
+    /// The checkpoint at `weights`, or the bundled model's.
+    func checkpoint(_ weights: String?) throws -> Checkpoint {
         warnAboutRequestedISA()
-        guard let weights else {
-            return try DANet.bundled(layer4Dilations: layer4Dilations, alignCorners: alignCorners, threads: threads)
-        }
-        return try DANet(contentsOf: URL(fileURLWithPath: weights), layer4Dilations: layer4Dilations,
-                         alignCorners: alignCorners, threads: threads)
+        guard let weights else { return try DANet.bundledCheckpoint() }
+        return try Checkpoint(contentsOf: URL(fileURLWithPath: weights))
+    }
+
+    /// The model of `checkpoint` with these options; `--align-corners`, when given, wins over
+    /// `alignCorners`, which wins over the layout's default.
+    func load(_ checkpoint: Checkpoint, alignCorners fallback: Bool?) throws -> DANet {
+        try DANet(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners ?? fallback, threads: threads)
     }
 
     private func warnAboutRequestedISA() {

@@ -125,7 +125,7 @@ struct PresetAndMetricTests {
     @Test("presets have the class counts of their datasets")
     func presets() {
         let counts = Dictionary(uniqueKeysWithValues: DatasetPreset.all.map { ($0.name, $0.classes.count) })
-        #expect(counts == ["street": 6, "cityscapes": 19, "ade20k": 150, "pascal-context-59": 59, "pascal-context-60": 60, "coco-stuff": 171])
+        #expect(counts == ["street": 6, "cityscapes": 19, "cityscapes-769": 19, "ade20k": 150, "pascal-context-59": 59, "pascal-context-60": 60, "coco-stuff": 171])
         #expect(DatasetPreset.cityscapes.palette[10] == RGBColor(70, 130, 180))
         #expect(DatasetPreset.cityscapesTrainIds[26] == 13)
         #expect(DatasetPreset.cityscapesTrainIds[0] == 255)

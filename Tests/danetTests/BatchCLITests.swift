@@ -112,4 +112,17 @@ struct BatchCommandTests {
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("danet "))
     }
+
+    @Test("an mmseg checkpoint runs mmseg's pipeline by default, with HxW windows and strides")
+    func mmsegPipeline() throws {
+        let weights = InferCommandTests.danetFixtures + "/mmseg_v1c_r50.pth"
+        let slide = try CLI.run(["segment", Self.photo, "-o", try CLI.temporaryFolder(), "--weights", weights, "--json",
+                                 "--resize", "120x90", "--mode", "slide", "--crop-size", "64x48", "--stride", "40x30"])
+        #expect(slide.status == 0, "\(slide.stderr)")
+        #expect(slide.stdout.contains("\"passes\":8"), "2 x 4 windows of 64 x 48 on the 120 x 88 resize: \(slide.stdout)")
+        let wrong = try CLI.run(["segment", Self.photo, "-o", try CLI.temporaryFolder(), "--weights", weights, "--pipeline", "official",
+                                 "--stride", "40x30"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stderr.contains("--stride applies to --pipeline mmseg"), "\(wrong.stderr)")
+    }
 }
