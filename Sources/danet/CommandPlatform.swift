@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import CMalloc
 import Glibc
+#else
+import Foundation
 #endif
 
 /// The command line's own operating-system calls, in one place so that a port touches one file.
@@ -13,6 +15,14 @@ enum CommandPlatform {
         #if canImport(Glibc)
         _ = mallopt(M_MMAP_THRESHOLD, Int32.max)
         _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
+        #endif
+    }
+
+    static func exit(_ status: Int32) -> Never {
+        #if canImport(Glibc)
+        Glibc.exit(status)
+        #else
+        Foundation.exit(status)
         #endif
     }
 }

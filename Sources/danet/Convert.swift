@@ -8,7 +8,9 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert a PyTorch checkpoint to safetensors.",
         discussion: """
-            Writes the state dict (found inside 'state_dict', 'model' or 'module' wrappers) with every \
+            Writes the state dict (found inside 'state_dict', 'model_state_dict', 'model_state', \
+            'state_dict_ema', 'ema_state_dict', 'params_ema', 'model', 'module' or 'net' wrappers; a \
+            file that is one bare tensor writes it as 'tensor') with every \
             tensor contiguous and written once. The output appears only when complete; on any error an \
             existing OUT is left as it was.
             """
@@ -41,17 +43,22 @@ struct Convert: ParsableCommand {
     @Flag(help: "Write every tensor in the file (optimizer state too), named by its full path.")
     var all = false
 
+    @Flag(help: "Refuse every global outside the allow list (tensor machinery, containers, known data classes).")
+    var strict = false
+
     func validate() throws {
         guard output != input else { throw ValidationError("OUT must differ from IN: converting in place would replace the input.") }
     }
 
     func run() throws {
         try reportingErrors {
-            let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: input))
+            let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: input), strict: strict)
+            Safety.warnAboutUnknownCallables(checkpoint)
             let tensors = all ? checkpoint.tensors : try checkpoint.stateDict(stripPrefix: stripPrefix).tensors
             let items = tensors.map { named in
                 let target = dtype.flatMap { named.tensor.dtype.isFloatingPoint ? $0.dtype : nil } ?? named.tensor.dtype
-                return SafetensorsWriter.Item(name: named.name, dtype: target, shape: named.tensor.shape) {
+                // A file that is one bare tensor names it by its position: the empty string.
+                return SafetensorsWriter.Item(name: named.name.isEmpty ? "tensor" : named.name, dtype: target, shape: named.tensor.shape) {
                     try named.tensor.bytes(as: target)
                 }
             }

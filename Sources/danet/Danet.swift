@@ -7,12 +7,23 @@ struct Danet: ParsableCommand {
         commandName: "danet",
         abstract: "Load PyTorch checkpoints without Python and run DANet on the CPU.",
         version: "danet 0.13.0",
-        subcommands: [Inspect.self, Convert.self, Infer.self, Segment.self, Evaluate.self]
+        subcommands: [Inspect.self, Convert.self, Infer.self, Segment.self, Evaluate.self, Scan.self]
     )
 
     static func main() {
         CommandPlatform.keepFreedMemory()
-        main(nil)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            // `scan` is a check other tools call: 0 clean, 1 not clean, 2 for a usage error.
+            if arguments.first == "scan" && exitCode(for: error) == .validationFailure {
+                Terminal.standardError(fullMessage(for: error))
+                CommandPlatform.exit(2)
+            }
+            exit(withError: error)
+        }
     }
 }
 

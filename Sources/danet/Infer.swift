@@ -123,7 +123,9 @@ struct ModelOptions: ParsableArguments {
     func checkpoint(_ weights: String?) throws -> Checkpoint {
         warnAboutRequestedISA()
         guard let weights else { return try DANet.bundledCheckpoint() }
-        return try Checkpoint(contentsOf: URL(fileURLWithPath: weights))
+        let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: weights))
+        Safety.warnAboutUnknownCallables(checkpoint)
+        return checkpoint
     }
 
     /// The model of `checkpoint` with these options; `--align-corners`, when given, wins over

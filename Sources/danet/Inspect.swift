@@ -15,9 +15,13 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print JSON instead of tables.")
     var json = false
 
+    @Flag(help: "Refuse every global outside the allow list (tensor machinery, containers, known data classes).")
+    var strict = false
+
     func run() throws {
         try reportingErrors {
-            let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: file))
+            let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: file), strict: strict)
+            Safety.warnAboutUnknownCallables(checkpoint)
             print(json ? try InspectReport(checkpoint).jsonText() : InspectReport(checkpoint).text())
         }
     }
@@ -60,6 +64,9 @@ struct InspectReport: Encodable {
     let storages: Int
     let opaqueObjects: [Opaque]
     let metadata: [String: String]
+    let globals: [GlobalReference]
+    let verdict: String
+    let clean: Bool
 
     init(_ checkpoint: Checkpoint) {
         func row(_ named: NamedTensor) -> Tensor {
@@ -81,6 +88,9 @@ struct InspectReport: Encodable {
         storages = Set(checkpoint.tensors.map { ObjectIdentifier($0.tensor.storage) }).count
         opaqueObjects = checkpoint.opaqueObjects.map { Opaque(path: $0.path, className: $0.className) }
         metadata = checkpoint.metadata
+        globals = checkpoint.globals
+        verdict = checkpoint.verdict.line
+        clean = checkpoint.verdict.isClean
     }
 
     func jsonText() throws -> String {
@@ -124,6 +134,13 @@ struct InspectReport: Encodable {
             lines += ["", "opaque objects (kept as records, never run)"]
             lines += Format.table(opaqueObjects.map { ["  " + $0.path, $0.className] })
         }
+        if !globals.isEmpty {
+            lines += ["", "globals"]
+            lines += Format.table([["  name", "kind", "first used", "uses"]] + globals.map {
+                ["  " + $0.name, $0.kind.rawValue, "\($0.record) at byte \($0.offset)", String($0.uses)]
+            }, rightAligned: [3])
+        }
+        lines += ["", "verdict  " + verdict]
         return lines.joined(separator: "\n")
     }
 }

@@ -27,6 +27,8 @@ struct ArchiveExpectation: Decodable, Sendable {
     let opaque: [[String]]?
     let stripPrefix: String?
     let error: Failure?
+    /// A callable no list knows: the default load keeps it and names it, strict mode refuses it.
+    let unknown: Bool?
 }
 
 enum Fixtures {
@@ -35,6 +37,17 @@ enum Fixtures {
         .appendingPathComponent("Fixtures").path
 
     static func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// Fixtures/benign/expected.json, written by tools/make_benign_fixtures.py.
+    struct Benign: Decodable, Sendable {
+        let verdict: String
+        let stateDict: String
+    }
+
+    static let benign: [String: Benign] = {
+        let path = Fixtures.path("benign/expected.json")
+        return (try? JSONDecoder().decode([String: Benign].self, from: Data(contentsOf: URL(fileURLWithPath: path)))) ?? [:]
+    }()
 
     static let archive = expectations("archive")
     /// Fixtures/hostile/expected.json, written by tools/make_hostile_fixtures.py.
@@ -93,6 +106,7 @@ func expectSameBytes(_ actual: [UInt8], hex expected: String, elementSize: Int, 
 func kindName(_ kind: ArchiveError.Kind) -> String {
     switch kind {
     case .refusedGlobal: "refusedGlobal"
+    case .unknownGlobal: "unknownGlobal"
     case .truncated: "truncated"
     case .malformed: "malformed"
     case .limitExceeded: "limitExceeded"

@@ -20,12 +20,60 @@ struct HostileFileTests {
     @Test("every payload in every form is refused", arguments: Fixtures.hostile.keys.sorted())
     func hostileMatrix(_ name: String) throws {
         let expectation = try #require(Fixtures.hostile[name])
-        guard expectation.error != nil else {
+        guard let failure = expectation.error else {
             // Valid but built to make a careless reader allocate: it must open, holding nothing.
             #expect(try Checkpoint.open(Fixtures.path("hostile/" + expectation.file)).tensors.isEmpty)
             return
         }
+        if expectation.unknown == true {
+            // Loads by default, never run, named by the verdict; refused in strict mode.
+            let before = Self.markers()
+            let path = Fixtures.path("hostile/" + expectation.file)
+            #expect(try Checkpoint.open(path).verdict == .unknownCallables(failure.contains))
+            #expect(throws: ArchiveError.self) { try Checkpoint.open(path, strict: true) }
+            do {
+                _ = try Checkpoint.open(path, strict: true)
+            } catch let error as ArchiveError {
+                #expect(error.kind == .unknownGlobal(failure.contains[0]), "\(error)")
+                #expect(error.description.contains("--strict"), "\(error)")
+            }
+            #expect(Self.markers().subtracting(before).isEmpty)
+            return
+        }
         try expectFailure(expectation, folder: "hostile")
+    }
+
+    /// Fixtures/benign: what real checkpoints hold besides tensors passes the allow list.
+    @Test("benign checkpoints load in strict mode with the expected verdict", arguments: Fixtures.benign.keys.sorted())
+    func benign(_ name: String) throws {
+        let expected = try #require(Fixtures.benign[name])
+        let checkpoint = try Checkpoint.open(Fixtures.path("benign/" + name), strict: true)
+        let verdict = switch checkpoint.verdict {
+        case .weightsOnly: "weights-only"
+        case .knownData: "known-data"
+        case .unknownCallables: "unknown-callables"
+        case .refused: "refused"
+        }
+        #expect(verdict == expected.verdict, "\(checkpoint.verdict.line)")
+        #expect(checkpoint.stateDictPath == expected.stateDict)
+        #expect(checkpoint.globals.allSatisfy { $0.kind != .unknown && $0.offset > 0 && $0.uses >= 1 })
+    }
+
+    @Test("the allow list matches exact classes, not their modules' functions or attributes")
+    func allowList() {
+        func kind(_ module: String, _ name: String) -> GlobalKind { GlobalPolicy.classify(PickleGlobal(module: module, name: name)).kind }
+        #expect(kind("pathlib", "PosixPath") == .knownData)
+        #expect(kind("pathlib", "Path.write_text") == .refused)
+        #expect(kind("torch.nn.modules.conv", "Conv2d") == .knownData)
+        #expect(kind("torch.nn.modules.module", "register_module_forward_hook") == .unknown)
+        #expect(kind("torch.nn.modules.conv", "Conv2d.__reduce__") == .unknown)
+        #expect(kind("collections", "OrderedDict") == .container)
+        #expect(kind("torch", "FloatStorage") == .torch)
+        #expect(kind("torch", "bfloat16") == .torch)
+        #expect(kind("numpy.dtypes", "Float32DType") == .knownData)
+        #expect(kind("__torch__.model", "Net") == .knownData)
+        #expect(kind("builtins", "getattr") == .refused)
+        #expect(kind("acme", "run") == .unknown)
     }
 
     func expectFailure(_ expectation: ArchiveExpectation, folder: String) throws {

@@ -126,3 +126,63 @@ struct BatchCommandTests {
         #expect(wrong.stderr.contains("--stride applies to --pipeline mmseg"), "\(wrong.stderr)")
     }
 }
+
+/// `danet scan`, `--strict` and the verdict, as a user deciding what to torch.load meets them.
+@Suite("danet scan and the safety verdict")
+struct ScanCommandTests {
+    static let fixtures = URL(fileURLWithPath: CLI.fixtures).deletingLastPathComponent().path
+
+    @Test("scan exits 0 for benign files, 1 when any is not clean, 2 for a usage error")
+    func exitStatuses() throws {
+        let benign = try CLI.run(["scan", Self.fixtures + "/benign"])
+        #expect(benign.status == 0, "\(benign.stdout)\(benign.stderr)")
+        #expect(benign.stdout.split(separator: "\n").count == 11)
+        #expect(benign.stdout.contains("omegaconf_config.pth: needs weights_only=False only for known data classes: omegaconf.dictconfig.DictConfig"))
+        #expect(benign.stdout.contains("ema_wrapper.pth: loads with torch.load(weights_only=True)"))
+        let hostile = try CLI.run(["scan", "--json", Self.fixtures + "/hostile/bypass_zip_pydoc_pipepager.pth",
+                                   Self.fixtures + "/hostile/unknown_legacy_acme_tools_deploy_run_everything.pth"])
+        #expect(hostile.status == 1)
+        let lines = try hostile.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(lines.map { $0["verdict"] as? String } == ["refused", "unknown-callables"])
+        #expect(lines.map { $0["globals"] as? [String] } == [["pydoc.pipepager"], ["acme_tools.deploy.run_everything"]])
+        #expect(try CLI.run(["scan"]).status == 2)
+        #expect(try CLI.run(["scan", "--bogus", Self.fixtures + "/benign"]).status == 2)
+        #expect(try CLI.run(["scan", "/nonexistent"]).status == 2)
+    }
+
+    @Test("an unknown callable loads with one warning line; --strict refuses it, naming it")
+    func strict() throws {
+        let file = Self.fixtures + "/hostile/unknown_zip_acme_tools_deploy_run_everything.pth"
+        let loose = try CLI.run(["inspect", file])
+        #expect(loose.status == 0)
+        #expect(loose.stderr.split(separator: "\n").count == 1)
+        #expect(loose.stderr.contains("warning: \(file): unknown callables acme_tools.deploy.run_everything"))
+        #expect(loose.stdout.contains("verdict  unknown callables: acme_tools.deploy.run_everything"))
+        #expect(loose.stdout.contains("acme_tools.deploy.run_everything  unknown  archive/data.pkl at byte"))
+        let strict = try CLI.run(["inspect", "--strict", file])
+        #expect(strict.status == 1)
+        #expect(strict.stderr.contains("refused global 'acme_tools.deploy.run_everything' (not on the allow list; --strict)"))
+        let benign = try CLI.run(["inspect", "--strict", "--json", Self.fixtures + "/benign/numpy_objects.pth"])
+        #expect(benign.status == 0)
+        #expect(benign.stderr.isEmpty)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(benign.stdout.utf8)) as? [String: Any])
+        #expect((object["verdict"] as? String)?.hasPrefix("needs weights_only=False only for known data classes") == true)
+        #expect(object["clean"] as? Bool == true)
+        let globals = try #require(object["globals"] as? [[String: Any]])
+        #expect(globals.contains { $0["name"] as? String == "numpy.ndarray" && $0["kind"] as? String == "known-data" })
+    }
+
+    @Test("convert finds EMA and model_state wrappers, and names a bare tensor")
+    func wrappers() throws {
+        let folder = try CLI.temporaryFolder()
+        let ema = try CLI.run(["convert", Self.fixtures + "/benign/params_ema.pth", folder + "/ema.safetensors"])
+        #expect(ema.status == 0, "\(ema.stderr)")
+        #expect(ema.stdout.contains("from 'params_ema'"), "\(ema.stdout)")
+        let bare = try CLI.run(["convert", Self.fixtures + "/benign/bare_tensor.pth", folder + "/bare.safetensors", "--strict"])
+        #expect(bare.status == 0, "\(bare.stderr)")
+        let inspect = try CLI.run(["inspect", folder + "/bare.safetensors"])
+        #expect(inspect.stdout.contains("  tensor  float32  [2, 3]"), "\(inspect.stdout)")
+    }
+}

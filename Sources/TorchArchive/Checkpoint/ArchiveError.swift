@@ -10,6 +10,8 @@ public struct ArchiveError: DANetError, Equatable {
     public enum Kind: Equatable, Sendable {
         /// A pickle names a global that could run code. The payload is `module.name`.
         case refusedGlobal(String)
+        /// In strict mode, a pickle names a global outside the allow list. The payload is `module.name`.
+        case unknownGlobal(String)
         /// The data ends before a record, opcode or tensor is complete.
         case truncated
         /// A structure is not what the format requires.
@@ -54,6 +56,8 @@ public struct ArchiveError: DANetError, Equatable {
         let line: String
         if case .refusedGlobal(let name) = kind {
             line = "\(prefix)refused global '\(name)' (it can run code); expected \(expected)"
+        } else if case .unknownGlobal(let name) = kind {
+            line = "\(prefix)refused global '\(name)' (not on the allow list; --strict); expected \(expected)"
         } else {
             line = "\(prefix)expected \(expected), found \(found)"
         }

@@ -41,19 +41,30 @@ public struct Checkpoint: Sendable {
     public let metadata: [String: String]
     /// Dotted path of the state dict inside its wrapper (`state_dict`, `model`, `module`), or "".
     public let stateDictPath: String
+    /// Every global the file's pickles name, with what it is and where it is first used.
+    public let globals: [GlobalReference]
+
+    /// What loading this file with Python would involve: `torch.load(weights_only=True)`, known
+    /// data classes, or unknown callables. (A file naming a global that can run code never loads.)
+    public var verdict: SafetyVerdict { SafetyVerdict(globals) }
 
     /// Opens the checkpoint at `url`, in whatever format its bytes show (not its name): a torch.save
     /// zip, a legacy stream, a TorchScript archive or a safetensors file.
     ///
     /// Only the directory and the pickle are read; tensor bytes are read when a tensor is.
+    /// - Parameters:
+    ///   - url: the file.
+    ///   - limits: the bounds on what the file may make the reader allocate.
+    ///   - strict: refuse every global outside the allow list (tensor machinery, containers and
+    ///     known data classes), not only those that can run code.
     /// - Throws: `ArchiveError` naming the file, the record and what was expected and found.
-    public init(contentsOf url: URL, limits: ArchiveLimits = .standard) throws {
-        self = try Checkpoint.read(try MappedFile(path: url.path, name: url.displayPath), limits: limits)
+    public init(contentsOf url: URL, limits: ArchiveLimits = .standard, strict: Bool = false) throws {
+        self = try Checkpoint.read(try MappedFile(path: url.path, name: url.displayPath), limits: limits, strict: strict)
     }
 
-    /// Opens `path`; see `init(contentsOf:limits:)`.
-    package static func open(_ path: String, limits: ArchiveLimits = .standard) throws -> Checkpoint {
-        try read(try MappedFile(path: path), limits: limits)
+    /// Opens `path`; see `init(contentsOf:limits:strict:)`.
+    package static func open(_ path: String, limits: ArchiveLimits = .standard, strict: Bool = false) throws -> Checkpoint {
+        try read(try MappedFile(path: path), limits: limits, strict: strict)
     }
 
     /// Reads a checkpoint held in memory for the life of the process (a model built into the
@@ -63,11 +74,11 @@ public struct Checkpoint: Sendable {
         try read(MappedFile(permanentBytes: bytes, name: name), limits: limits)
     }
 
-    private static func read(_ file: MappedFile, limits: ArchiveLimits) throws -> Checkpoint {
+    private static func read(_ file: MappedFile, limits: ArchiveLimits, strict: Bool = false) throws -> Checkpoint {
         let kind = file.withBytes { FileSniffer.sniff($0) }
         switch kind {
-        case .zip: return try ZipCheckpointReader.read(file, limits: limits)
-        case .pickle: return try LegacyCheckpointReader.read(file, limits: limits)
+        case .zip: return try ZipCheckpointReader.read(file, limits: limits, strict: strict)
+        case .pickle: return try LegacyCheckpointReader.read(file, limits: limits, strict: strict)
         case .safetensors: return try SafetensorsReader.read(file, limits: limits)
         case .unknown(let description):
             throw ArchiveError(.unsupported, file: file.path,
@@ -101,7 +112,7 @@ public struct Checkpoint: Sendable {
 
     init(path: String, format: Format, pickleProtocol: Int?, fileSize: Int, isBigEndian: Bool,
          root: PickleValue?, tensors: [NamedTensor], constants: [NamedTensor] = [],
-         opaqueObjects: [OpaqueObjectInfo] = [], metadata: [String: String] = [:]) {
+         opaqueObjects: [OpaqueObjectInfo] = [], metadata: [String: String] = [:], globals: [GlobalReference] = []) {
         self.path = path
         self.format = format
         self.pickleProtocol = pickleProtocol
@@ -111,6 +122,7 @@ public struct Checkpoint: Sendable {
         self.constants = constants
         self.opaqueObjects = opaqueObjects
         self.metadata = metadata
+        self.globals = globals
         self.structure = root.map { StructureEntry.entries(of: $0, tensors: tensors) } ?? []
         self.stateDictPath = root.map { Checkpoint.findStateDict(in: $0, tensors: tensors) } ?? ""
     }
@@ -118,7 +130,8 @@ public struct Checkpoint: Sendable {
     /// Follows the usual wrappers (`{'state_dict': ...}`, `{'model': ...}`, `{'module': ...}`) down to
     /// the dict that holds the weights.
     static func findStateDict(in root: PickleValue, tensors: [NamedTensor]) -> String {
-        let wrappers = ["state_dict", "model_state_dict", "model", "module", "net"]
+        let wrappers = ["state_dict", "model_state_dict", "model_state", "state_dict_ema", "ema_state_dict", "params_ema",
+                        "model", "module", "net"]
         var path = ""
         var current = root
         while case .dict(let dict) = current {

@@ -5,12 +5,12 @@ enum LegacyCheckpointReader {
 
     /// Magic number, protocol version, sys_info, the main pickle, the sorted storage keys, then for
     /// each key an int64 element count and the raw elements.
-    static func read(_ file: MappedFile, limits: ArchiveLimits) throws -> Checkpoint {
+    static func read(_ file: MappedFile, limits: ArchiveLimits, strict: Bool = false) throws -> Checkpoint {
         let path = file.path
         return try file.withBytes { bytes in
             var reader = ByteReader(bytes)
             let arena = PickleArena()
-            let header = TorchGlobalResolver { key, _, _, _ in
+            let header = TorchGlobalResolver(record: "header pickles", strict: strict) { key, _, _, _ in
                 throw ArchiveError(.malformed, location: "storage '\(key)'", expected: "no storages in the header pickles", found: "a storage")
             }
             var plain = PickleMachine(limits: limits, resolver: header, arena: arena)
@@ -29,7 +29,7 @@ enum LegacyCheckpointReader {
             // little-endian on every machine (THPStorage_writeFileRaw), so it changes nothing here.
             _ = try tagging(file: path, location: "sys_info") { try plain.run(&reader) }
 
-            let resolver = TorchGlobalResolver { key, dtype, count, location in
+            let resolver = TorchGlobalResolver(record: "main pickle", strict: strict) { key, dtype, count, location in
                 try TorchStorage(key: key, dtype: dtype, count: count, location: location)
             }
             var main = PickleMachine(limits: limits, resolver: resolver, arena: arena)
@@ -64,7 +64,8 @@ enum LegacyCheckpointReader {
             var tree = ObjectTree(limits: limits, fileSize: file.count)
             try tagging(file: path) { try tree.collect(root, prefix: "") }
             return Checkpoint(path: path, format: .legacy, pickleProtocol: main.protocolVersion, fileSize: file.count,
-                              isBigEndian: false, root: root, tensors: tree.tensors, opaqueObjects: tree.opaqueObjects)
+                              isBigEndian: false, root: root, tensors: tree.tensors, opaqueObjects: tree.opaqueObjects,
+                              globals: header.references + resolver.references)
         }
     }
 }

@@ -30,10 +30,10 @@ extension PickleMachine {
         case .persID: try push(try resolver.persistentLoad(.string(try ascii(try reader.line("a PERSID")))))
         case .global:
             let global = try readGlobal(&reader)
-            try push(try resolver.resolveGlobal(global))
+            try push(try resolver.resolveGlobal(global, at: opcodeStart))
         case .inst:
             let global = try readGlobal(&reader)
-            let cls = try resolver.resolveGlobal(global)
+            let cls = try resolver.resolveGlobal(global, at: opcodeStart)
             try push(try resolver.call(cls, try popToMark(), arena: arena))
         default:
             preconditionFailure("not a text opcode: \(opcode)")

@@ -5,6 +5,8 @@ import DANetSupport
 protocol PickleResolver: AnyObject {
     /// Looks up `module.name`; throws `.refusedGlobal` for anything that could run code.
     func resolveGlobal(_ global: PickleGlobal) throws -> PickleValue
+    /// The same, told the byte offset of the opcode that names it (GLOBAL, STACK_GLOBAL or INST).
+    func resolveGlobal(_ global: PickleGlobal, at offset: Int) throws -> PickleValue
     /// REDUCE: `callable(*arguments)`.
     func call(_ callable: PickleValue, _ arguments: [PickleValue], arena: PickleArena) throws -> PickleValue
     /// NEWOBJ, NEWOBJ_EX, OBJ and INST: `cls.__new__(cls, *arguments)`.
@@ -13,6 +15,10 @@ protocol PickleResolver: AnyObject {
     func build(_ target: PickleValue, state: PickleValue) throws
     /// BINPERSID / PERSID.
     func persistentLoad(_ id: PickleValue) throws -> PickleValue
+}
+
+extension PickleResolver {
+    func resolveGlobal(_ global: PickleGlobal, at offset: Int) throws -> PickleValue { try resolveGlobal(global) }
 }
 
 /// A pickle virtual machine for protocols 0 to 5 that never executes anything.
@@ -35,6 +41,8 @@ struct PickleMachine {
         .popMark, .obj,
     ]
 
+    /// Where the opcode being run starts, for the resolver's record of globals.
+    private(set) var opcodeStart = 0
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
@@ -55,6 +63,7 @@ struct PickleMachine {
         protocolVersion = 0
         while true {
             let start = reader.offset
+            opcodeStart = start
             guard !reader.isAtEnd else {
                 throw ArchiveError(.truncated, location: "at byte \(start)", expected: "a STOP opcode", found: "end of data")
             }
@@ -168,7 +177,7 @@ struct PickleMachine {
             guard case .string(let moduleName) = module, case .string(let globalName) = name else {
                 throw malformed("two strings for STACK_GLOBAL", "\(module.typeName) and \(name.typeName)")
             }
-            try push(try resolver.resolveGlobal(PickleGlobal(module: moduleName, name: globalName)))
+            try push(try resolver.resolveGlobal(PickleGlobal(module: moduleName, name: globalName), at: opcodeStart))
         case .reduce:
             let arguments = try pop(), callable = try pop()
             guard case .tuple(let tuple) = arguments else { throw malformed("an argument tuple for REDUCE", arguments.typeName) }

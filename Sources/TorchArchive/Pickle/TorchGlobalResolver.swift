@@ -13,16 +13,43 @@ final class TorchGlobalResolver: PickleResolver {
     /// Keys in the order the pickle first names them.
     private(set) var storageOrder: [String] = []
 
-    init(makeStorage: @escaping StorageFactory) {
+    /// The pickle this resolver serves, as references name it.
+    let record: String
+    /// Refuses every global outside the allow list, not only those that can run code.
+    let strict: Bool
+    /// Every global named, in first-use order, with its first opcode's offset and its use count.
+    private(set) var references: [GlobalReference] = []
+    private var referenceIndex: [String: Int] = [:]
+
+    init(record: String = "", strict: Bool = false, makeStorage: @escaping StorageFactory) {
+        self.record = record
+        self.strict = strict
         self.makeStorage = makeStorage
     }
 
     func resolveGlobal(_ global: PickleGlobal) throws -> PickleValue {
-        if GlobalPolicy.isRefused(global) {
-            throw ArchiveError(.refusedGlobal(global.qualifiedName),
-                               expected: "only tensor, storage, dtype and container globals", found: global.qualifiedName)
+        try resolveGlobal(global, at: 0)
+    }
+
+    func resolveGlobal(_ global: PickleGlobal, at offset: Int) throws -> PickleValue {
+        let name = global.qualifiedName
+        if let index = referenceIndex[name] {
+            let old = references[index]
+            references[index] = GlobalReference(name: name, kind: old.kind, why: old.why, record: old.record, offset: old.offset, uses: old.uses + 1)
+            return .global(global)
         }
-        return .global(global)
+        let (kind, why) = GlobalPolicy.classify(global)
+        switch kind {
+        case .refused:
+            throw ArchiveError(.refusedGlobal(name), expected: "only tensor, storage, dtype and container globals", found: name)
+        case .unknown where strict:
+            throw ArchiveError(.unknownGlobal(name), expected: "in strict mode only tensor machinery, containers and known data classes",
+                               found: name)
+        default:
+            referenceIndex[name] = references.count
+            references.append(GlobalReference(name: name, kind: kind, why: why, record: record, offset: offset, uses: 1))
+            return .global(global)
+        }
     }
 
     // MARK: Calls

@@ -3,7 +3,7 @@
 /// The records sit under one top folder named after the file the archive was saved to, so the
 /// folder is taken from the archive, never assumed to be `archive/`.
 enum ZipCheckpointReader {
-    static func read(_ file: MappedFile, limits: ArchiveLimits) throws -> Checkpoint {
+    static func read(_ file: MappedFile, limits: ArchiveLimits, strict: Bool = false) throws -> Checkpoint {
         let path = file.path
         let archive = try ZipArchive(file: file, limits: limits)
         guard let first = archive.entries.first else {
@@ -23,7 +23,7 @@ enum ZipCheckpointReader {
 
         let arena = PickleArena()
         func storages(in folder: String) -> TorchGlobalResolver {
-            TorchGlobalResolver { key, dtype, count, location in
+            TorchGlobalResolver(record: prefix + (folder == "data" ? "data.pkl" : "constants.pkl"), strict: strict) { key, dtype, count, location in
                 let record = prefix + folder + "/" + key
                 let storage = try TorchStorage(key: key, dtype: dtype, count: count, location: location)
                 guard let entry = archive[record] else {
@@ -50,13 +50,15 @@ enum ZipCheckpointReader {
         var tree = ObjectTree(limits: limits, fileSize: file.count)
         try tagging(file: path) { try tree.collect(root, prefix: "") }
 
+        let constantsResolver = storages(in: "constants")
         let constants = isTorchScript
             ? try TorchScriptArchive.constants(archive, folder: prefix, file: path, limits: limits, after: tree,
-                                               resolver: storages(in: "constants"), arena: arena)
+                                               resolver: constantsResolver, arena: arena)
             : []
         return Checkpoint(path: path, format: isTorchScript ? .torchScript : .zip, pickleProtocol: pickleProtocol,
                           fileSize: file.count, isBigEndian: isBigEndian, root: root, tensors: tree.tensors,
-                          constants: constants, opaqueObjects: tree.opaqueObjects)
+                          constants: constants, opaqueObjects: tree.opaqueObjects,
+                          globals: resolver.references + constantsResolver.references)
     }
 
     /// The `byteorder` record says "little" or "big"; archives older than it are little-endian.
