@@ -15,7 +15,8 @@ import subprocess
 import sys
 from collections import Counter
 
-import picklescan
+from importlib.metadata import version
+
 from picklescan.scanner import SafetyLevel, scan_file_path
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -47,7 +48,7 @@ def main():
                 continue
             path = os.path.join(directory, name)
             rows.append((folder, name, picklescan_result(path), danet_result(path)))
-    print(f"picklescan {picklescan.__version__ if hasattr(picklescan, '__version__') else '?'} against danet scan")
+    print(f"picklescan {version('picklescan')} against danet scan")
     print()
     print("| fixture | picklescan | danet scan |")
     print("|---|---|---|")
