@@ -88,7 +88,8 @@ struct Scan: ParsableCommand {
             if case .refusedGlobal(let name) = error.kind {
                 return Result(file: file, verdict: "refused", line: SafetyVerdict.refused([name]).line, globals: [name], clean: false)
             }
-            return Result(file: file, verdict: "unreadable", line: "unreadable: \(error)", globals: [], clean: false)
+            let reason = error.description.hasPrefix(error.file + ": ") ? String(error.description.dropFirst(error.file.count + 2)) : error.description
+            return Result(file: file, verdict: "unreadable", line: "unreadable: \(reason)", globals: [], clean: false)
         } catch {
             return Result(file: file, verdict: "unreadable", line: "unreadable: \(error)", globals: [], clean: false)
         }
