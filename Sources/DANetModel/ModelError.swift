@@ -30,6 +30,6 @@ public struct ModelError: DANetError, Equatable {
 
     /// One line, with control characters from key names escaped.
     public var description: String {
-        (file.isEmpty ? message : "\(file): \(message)").escapingControlCharacters
+        errorLine(file: file, message)
     }
 }

@@ -20,14 +20,7 @@ package enum Platform {
     /// Writes `text` to standard error directly (the C `stderr` global is not concurrency-safe in
     /// Swift 6), retrying short writes.
     package static func writeStandardError(_ text: String) {
-        let bytes = Array(text.utf8)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            done += n
-        }
+        _ = Array(text.utf8).withUnsafeBytes { writeAll(STDERR_FILENO, $0) }
     }
 
     /// True when standard error is a terminal, so progress can redraw in place.

@@ -21,6 +21,12 @@ extension String {
     }
 }
 
+/// An error's one line: `file: message`, or the message alone without a file, with control
+/// characters (from file or key names) escaped.
+package func errorLine(file: String, _ message: String) -> String {
+    (file.isEmpty ? message : "\(file): \(message)").escapingControlCharacters
+}
+
 /// The product of `shape`, or nil when it overflows.
 package func elementCount(of shape: [Int]) -> Int? {
     var count = 1

@@ -72,5 +72,5 @@ public struct ImageError: DANetError, Equatable {
         self.message = message
     }
 
-    public var description: String { (file.isEmpty ? message : "\(file): \(message)").escapingControlCharacters }
+    public var description: String { errorLine(file: file, message) }
 }

@@ -27,7 +27,9 @@ extension SegmentationPipeline {
         var merged = [Float](repeating: 0, count: classes * plane)
         var passes = 0
         for size in sizes {
-            let resized = normalizeMMSeg(try image.resizedLikeOpenCV(width: size.width, height: size.height), o)
+            // mmseg normalises pixels in 0...255.
+            let resized = TensorOps.normalize(try image.resizedLikeOpenCV(width: size.width, height: size.height),
+                                              pixelScale: 1, mean: o.mean, std: o.std)
             for flipped in o.flip ? [false, true] : [false] {
                 let input = flipped ? TensorOps.flipHorizontally(resized) : resized
                 var logits = o.mode == .whole ? try run.pass { try fused(input) } : try slide(input, o, &run)
@@ -73,16 +75,6 @@ extension SegmentationPipeline {
             for i in 0..<(height * width) { sum.data[c * height * width + i] /= count[i] }
         }
         return sum
-    }
-
-    /// (3, h, w) float32: (pixel - mean) / std per RGB channel, pixels in 0...255.
-    private func normalizeMMSeg(_ image: RGBImage, _ o: MMSegOptions) -> Tensor {
-        let plane = image.width * image.height
-        var data = [Float](repeating: 0, count: 3 * plane)
-        for i in 0..<plane {
-            for c in 0..<3 { data[c * plane + i] = (Float(image.pixels[i * 3 + c]) - o.mean[c]) / o.std[c] }
-        }
-        return Tensor(checkedShape: [3, image.height, image.width], data: data)
     }
 
     /// Adds each pixel's softmax over the classes (max subtracted, as torch computes it) to `sum`.

@@ -268,14 +268,7 @@ public struct SegmentationPipeline: Sendable {
 
     /// (3, height, width): RGB scaled to 0...1, minus mean, over std.
     func normalize(_ image: RGBImage) -> Tensor {
-        let plane = image.width * image.height
-        var data = [Float](repeating: 0, count: 3 * plane)
-        for i in 0..<plane {
-            for c in 0..<3 {
-                data[c * plane + i] = (Float(image.pixels[i * 3 + c]) / 255 - options.mean[c]) / options.std[c]
-            }
-        }
-        return Tensor(checkedShape: [3, image.height, image.width], data: data)
+        TensorOps.normalize(image, pixelScale: 255, mean: options.mean, std: options.std)
     }
 }
 
@@ -309,5 +302,5 @@ public struct SegmentationError: DANetError, Equatable {
         self.message = message
     }
 
-    public var description: String { (file.isEmpty ? message : "\(file): \(message)").escapingControlCharacters }
+    public var description: String { errorLine(file: file, message) }
 }

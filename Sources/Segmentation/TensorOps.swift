@@ -1,8 +1,20 @@
 import DANetModel
+import Imaging
 import TensorKernels
 
 /// Whole-tensor helpers on (channels, height, width) tensors for the test-time pipeline.
 enum TensorOps {
+    /// (3, height, width) float32: each RGB value divided by `pixelScale` (255 for 0...1, 1 to keep
+    /// 0...255), minus `mean`, over `std`, per channel.
+    static func normalize(_ image: RGBImage, pixelScale: Float, mean: [Float], std: [Float]) -> Tensor {
+        let plane = image.width * image.height
+        var data = [Float](repeating: 0, count: 3 * plane)
+        for i in 0..<plane {
+            for c in 0..<3 { data[c * plane + i] = (Float(image.pixels[i * 3 + c]) / pixelScale - mean[c]) / std[c] }
+        }
+        return Tensor(checkedShape: [3, image.height, image.width], data: data)
+    }
+
     static func resize(_ x: Tensor, height: Int, width: Int, alignCorners: Bool) -> Tensor {
         let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         if h == height && w == width { return x }

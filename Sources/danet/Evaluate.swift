@@ -67,7 +67,7 @@ struct Evaluate: ParsableCommand {
         try reportingErrors {
             let (images, labels) = (self.images!, self.labels!)
             var pairs = try Evaluate.pairs(images: images, labels: labels, labelIds: labelIds)
-            let shard = try self.shard.map { try Shard.resolve(try Shard.parse($0), environment: ProcessInfo.processInfo.environment) }
+            let shard = try Shard.fromOption(self.shard)
             if let shard { pairs = shard.select(pairs) }
             guard !pairs.isEmpty else {
                 throw ModelError(.invalidInput, file: images, "expected images with labels in \(labels), found none"

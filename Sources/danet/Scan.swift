@@ -75,19 +75,13 @@ struct Scan: ParsableCommand {
     }
 
     static func scan(_ file: String) -> Result {
+        func result(_ verdict: SafetyVerdict) -> Result {
+            Result(file: file, verdict: verdict.name, line: verdict.line, globals: verdict.globals, clean: verdict.isClean)
+        }
         do {
-            let verdict = try Checkpoint(contentsOf: URL(fileURLWithPath: file)).verdict
-            switch verdict {
-            case .weightsOnly: return Result(file: file, verdict: "weights-only", line: verdict.line, globals: [], clean: true)
-            case .knownData(let names): return Result(file: file, verdict: "known-data", line: verdict.line, globals: names, clean: true)
-            case .unknownCallables(let names):
-                return Result(file: file, verdict: "unknown-callables", line: verdict.line, globals: names, clean: false)
-            case .refused(let names): return Result(file: file, verdict: "refused", line: verdict.line, globals: names, clean: false)
-            }
+            return result(try Checkpoint(contentsOf: URL(fileURLWithPath: file)).verdict)
         } catch let error as ArchiveError {
-            if case .refusedGlobal(let name) = error.kind {
-                return Result(file: file, verdict: "refused", line: SafetyVerdict.refused([name]).line, globals: [name], clean: false)
-            }
+            if case .refusedGlobal(let name) = error.kind { return result(.refused([name])) }
             let reason = error.description.hasPrefix(error.file + ": ") ? String(error.description.dropFirst(error.file.count + 2)) : error.description
             return Result(file: file, verdict: "unreadable", line: "unreadable: \(reason)", globals: [], clean: false)
         } catch {

@@ -75,7 +75,7 @@ struct Segment: ParsableCommand {
         try reportingErrors {
             let all = try ImageList.collect(inputs, lists: lists)
             try ImageList.checkDistinctOutputs(all)
-            let shard = try self.shard.map { try Shard.resolve(try Shard.parse($0), environment: ProcessInfo.processInfo.environment) }
+            let shard = try Shard.fromOption(self.shard)
             var images = shard.map { $0.select(all) } ?? all
             guard !images.isEmpty else {
                 throw ModelError(.invalidInput, file: (inputs + lists).joined(separator: " "),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DANetModel
+import Foundation
 
 /// `--shard i/n`, `auto` or `auto/n`: the i-th of n parts of the images, 0-based.
 ///
@@ -62,6 +63,11 @@ struct Shard: Equatable {
             }
             return Shard(index: found.index, count: count)
         }
+    }
+
+    /// The shard `--shard` names (reading the scheduler's environment for `auto`), or nil without it.
+    static func fromOption(_ text: String?) throws -> Shard? {
+        try text.map { try resolve(try parse($0), environment: ProcessInfo.processInfo.environment) }
     }
 
     func select<T>(_ items: [T]) -> [T] {

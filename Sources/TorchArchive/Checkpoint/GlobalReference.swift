@@ -56,6 +56,24 @@ public enum SafetyVerdict: Sendable, Equatable {
         }
     }
 
+    /// `weights-only`, `known-data`, `unknown-callables` or `refused`, as `danet scan --json` names it.
+    public var name: String {
+        switch self {
+        case .weightsOnly: "weights-only"
+        case .knownData: "known-data"
+        case .unknownCallables: "unknown-callables"
+        case .refused: "refused"
+        }
+    }
+
+    /// The globals that decided the verdict (none for `weightsOnly`).
+    public var globals: [String] {
+        switch self {
+        case .weightsOnly: []
+        case .knownData(let names), .unknownCallables(let names), .refused(let names): names
+        }
+    }
+
     /// True for the two verdicts of files that name only tensor machinery, containers and known data.
     public var isClean: Bool {
         switch self {

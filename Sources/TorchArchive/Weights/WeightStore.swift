@@ -161,5 +161,5 @@ public struct WeightError: DANetError, Equatable {
         self.message = message
     }
 
-    public var description: String { (file.isEmpty ? message : "\(file): \(message)").escapingControlCharacters }
+    public var description: String { errorLine(file: file, message) }
 }
