@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C kernels against the portable C ones (Tests/CKernelTests/kernel_test.c): built natively and
 # run for every instruction set this CPU has, then cross-compiled for ARM64 and run under
-# qemu-aarch64, so the NEON kernels are tested on an x86-64 machine too. The thread pool's stress
+# qemu-aarch64, so the NEON kernels are tested on an x86-64 machine too. The CPU feature decision
+# runs against recorded CPUID/XCR0 and HWCAP values on both. The thread pool's stress
 # test (pool_test.c) runs under ThreadSanitizer natively, and under qemu for ARM64's memory order. Installs the cross
 # compiler and qemu-user (Debian: gcc-aarch64-linux-gnu, qemu-user) if they are missing.
 set -euo pipefail
@@ -10,12 +11,17 @@ out=.build/c-kernel-tests
 mkdir -p "$out"
 sources=(Sources/CVectorKernels/*.c Tests/CKernelTests/kernel_test.c)
 pool=(Sources/CVectorKernels/thread_pool.c Tests/CKernelTests/pool_test.c)
+features=(Sources/CVectorKernels/cpu_features.c Sources/CVectorKernels/platform.c Tests/CKernelTests/cpu_features_test.c)
 flags=(-std=gnu11 -O2 -Wall -Wextra -Werror -ISources/CVectorKernels/include -ISources/CVectorKernels)
 
 echo "== C kernels, native ($(uname -m))"
 cc=clang
 command -v clang >/dev/null || cc=cc
 "$cc" "${flags[@]}" "${sources[@]}" -lm -o "$out/kernel_test"
+
+echo "== CPU feature detection: recorded CPUID/XCR0 and HWCAP values, then this CPU"
+"$cc" "${flags[@]}" "${features[@]}" -ldl -o "$out/cpu_features_test"
+"$out/cpu_features_test"
 "$out/kernel_test"
 
 echo "== thread pool, under ThreadSanitizer (gcc's runtime; address randomisation off, as it requires)"
@@ -35,6 +41,9 @@ if [ "$(uname -m)" != aarch64 ]; then
     echo "== C kernels, ARM64 under qemu-aarch64"
     aarch64-linux-gnu-gcc "${flags[@]}" -static "${sources[@]}" -lm -o "$out/kernel_test-aarch64"
     qemu-aarch64 "$out/kernel_test-aarch64"
+    # -cpu max reports HWCAP2_BF16; the same decoders run there.
+    aarch64-linux-gnu-gcc "${flags[@]}" -static "${features[@]}" -o "$out/cpu_features_test-aarch64"
+    qemu-aarch64 -cpu max "$out/cpu_features_test-aarch64"
     aarch64-linux-gnu-gcc "${flags[@]}" -static "${pool[@]}" -lpthread -o "$out/pool_test-aarch64"
     qemu-aarch64 "$out/pool_test-aarch64"
 fi

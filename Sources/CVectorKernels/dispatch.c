@@ -1,5 +1,5 @@
-// Which kernels this CPU runs: asked of the CPU once, capped by DANET_ISA so that one machine can
-// test the paths of the CPUs below it.
+// Which kernels this CPU runs: decided by cpu_features.c from CPUID, XGETBV or HWCAP, capped by
+// DANET_ISA so that one machine can test the paths of the CPUs below it.
 #include "CVectorKernels.h"
 
 #include <stdlib.h>
@@ -20,11 +20,9 @@ int danet_isa_supported(DanetISA isa) {
         return 1;
 #if defined(__x86_64__)
     case DANET_ISA_AVX2:
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return danet_best_isa(NULL, 0) != DANET_ISA_GENERIC;
     case DANET_ISA_AVX512:
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && danet_isa_supported(DANET_ISA_AVX2);
+        return danet_best_isa(NULL, 0) == DANET_ISA_AVX512;
 #endif
 #if defined(__aarch64__)
     case DANET_ISA_NEON:

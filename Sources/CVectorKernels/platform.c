@@ -1,9 +1,13 @@
 // The operating-system calls of this module: the CPUs this process may use (its affinity mask, as
 // taskset, Slurm and cpusets set it, and its cgroup's CPU quota, a container's or a Slurm job's
-// limit), and OpenBLAS, loaded only when a product asks for it.
+// limit), the ARM64 HWCAP bits and /proc/cpuinfo's flags, and OpenBLAS, loaded only when a
+// product asks for it.
 #if defined(__linux__)
 #define _GNU_SOURCE
 #include <sched.h>
+#endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
 #endif
 #include <dlfcn.h>
 #include <pthread.h>
@@ -99,16 +103,57 @@ static long cgroup_limit(void) {
 }
 #endif
 
-long danet_available_cpus(void) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN), limit = 0;
+int danet_arm_read(unsigned long *hwcap, unsigned long *hwcap2) {
+    *hwcap = 0;
+    *hwcap2 = 0;
+#if defined(__aarch64__) && defined(__linux__)
+    *hwcap = getauxval(AT_HWCAP);
+    *hwcap2 = getauxval(AT_HWCAP2);
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+// One value of /proc/cpuinfo (its first CPU), e.g. "flags" on x86-64 or "Features" on ARM64: what
+// the kernel reports the CPU has, to compare with what CPUID and XGETBV told this process.
+int danet_cpuinfo_value(const char *key, char *buffer, size_t size) {
+    if (!size) return 0;
+    buffer[0] = 0;
+    FILE *file = fopen("/proc/cpuinfo", "r");
+    if (!file) return 0;
+    char line[16384];
+    const size_t length = strlen(key);
+    int found = 0;
+    while (!found && fgets(line, sizeof line, file)) {
+        if (strncmp(line, key, length) != 0 || (line[length] != ' ' && line[length] != '\t' && line[length] != ':')) continue;
+        const char *colon = strchr(line, ':');
+        if (!colon) continue;
+        snprintf(buffer, size, "%s", colon + 1);
+        buffer[strcspn(buffer, "\n")] = 0;
+        found = 1;
+    }
+    fclose(file);
+    return found;
+}
+
+void danet_cpu_limits(long *online, long *affinity, long *quota) {
+    *online = sysconf(_SC_NPROCESSORS_ONLN);
+    *affinity = 0;
+    *quota = 0;
 #if defined(__linux__)
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) cpus = CPU_COUNT(&set);
-    limit = cgroup_limit();
+    if (sched_getaffinity(0, sizeof set, &set) == 0) *affinity = CPU_COUNT(&set);
+    *quota = cgroup_limit();
 #endif
-    if (cpus < 1) cpus = 1;
-    return limit > 0 && limit < cpus ? limit : cpus;
+}
+
+long danet_available_cpus(void) {
+    long online, affinity, quota;
+    danet_cpu_limits(&online, &affinity, &quota);
+    const long cpus = affinity > 0 ? affinity : online > 0 ? online : 1;
+    return quota > 0 && quota < cpus ? quota : cpus;
 }
 
 // OpenBLAS starts its own worker threads when it loads, and they spin for a while before they

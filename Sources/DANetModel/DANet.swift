@@ -23,6 +23,9 @@ public struct DANet: Sendable {
     public let configuration: DANetConfiguration
     /// Threads the kernels use for this model's work (nil: every CPU the process may use).
     public var threads: Int?
+    /// True when the model was read from a native model file (`writeModelFile(to:)`), false when
+    /// it was built from a checkpoint.
+    public let isModelFile: Bool
     let backbone: DilatedResNet
     let head: DANetHead
 
@@ -41,7 +44,8 @@ public struct DANet: Sendable {
     /// The CPUs this process may use (affinity and cgroup quota): the thread count when none is given.
     public static var availableThreads: Int { Threads.available }
 
-    /// Loads the checkpoint at `url` (.pth, .pth.tar, .pt or safetensors).
+    /// Loads the checkpoint at `url` (.pth, .pth.tar, .pt or safetensors), or a native model file
+    /// (`.danet`, from `writeModelFile(to:)`), which maps its prepared weights instead of building them.
     /// - Parameters:
     ///   - url: the checkpoint file.
     ///   - layer4Dilations: layer 4's dilations, which weights cannot show (default: the layout's,
@@ -49,7 +53,8 @@ public struct DANet: Sendable {
     ///   - alignCorners: how logits are upsampled (default likewise).
     ///   - threads: threads for loading and for every run of this model (nil: all available).
     /// - Throws: `ArchiveError` for an unreadable file, `WeightError` for weights of the wrong
-    ///   shape, missing or left over, `ModelError` for weights that are not a DANet.
+    ///   shape, missing or left over, `ModelError` for weights that are not a DANet or a model file
+    ///   of another format version.
     public init(contentsOf url: URL, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, threads: Int? = nil) throws {
         try self.init(checkpoint: try Checkpoint(contentsOf: url), layer4Dilations: layer4Dilations,
                       alignCorners: alignCorners, threads: threads)
@@ -57,14 +62,24 @@ public struct DANet: Sendable {
 
     /// Builds the model from an opened checkpoint; see `init(contentsOf:layer4Dilations:alignCorners:threads:)`.
     public init(checkpoint: Checkpoint, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, threads: Int? = nil) throws {
-        let (store, layout) = try DANetWeights.open(checkpoint)
-        let config = try DANetConfiguration.detect(store, layout: layout, metadata: checkpoint.metadata,
+        let source: LayerSource, config: DANetConfiguration
+        if ModelFile.isModelFile(checkpoint) {
+            config = try ModelFile.configuration(checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners)
+            source = LayerSource(store: try WeightStore(try checkpoint.stateDict(stripPrefix: nil), file: checkpoint.path),
+                                 isPrepared: true)
+        } else {
+            let (store, layout) = try DANetWeights.open(checkpoint)
+            config = try DANetConfiguration.detect(store, layout: layout, metadata: checkpoint.metadata,
                                                    layer4Dilations: layer4Dilations, alignCorners: alignCorners)
-        (backbone, head) = try Threads.with(threads) {
-            (try DilatedResNet(store, config), try DANetHead(store, config))
+            source = LayerSource(store: store, isPrepared: false)
         }
-        try store.finish(model: "DANet", ignoring: DANetWeights.isIgnorable)
+        (backbone, head) = try Threads.with(threads) {
+            (try DilatedResNet(source, config), try DANetHead(source, config))
+        }
+        try source.store.finish(model: source.isPrepared ? "DANet model file" : "DANet",
+                                ignoring: source.isPrepared ? { _ in false } : DANetWeights.isIgnorable)
         configuration = config
+        isModelFile = source.isPrepared
         self.threads = threads
     }
 

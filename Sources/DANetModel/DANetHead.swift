@@ -20,26 +20,31 @@ struct DANetHead {
     /// the full-size parity criterion and in the head alone does not (README, "Parity with PyTorch").
     static let winogradTile = Winograd.Tile.f4x4
 
-    init(_ store: WeightStore, _ config: DANetConfiguration) throws {
+    init(_ source: LayerSource, _ config: DANetConfiguration) throws {
         let input = config.headInput, inter = config.headInter
         func conv3x3(_ name: String, _ cin: Int) throws -> Conv2d {
-            try Conv2d(store, conv: "head.\(name).0", batchNorm: "head.\(name).1",
+            try Conv2d(source, conv: "head.\(name).0", batchNorm: "head.\(name).1",
                        geometry: ConvGeometry(inChannels: cin, outChannels: inter, kernel: 3, padding: 1),
                        winogradTile: DANetHead.winogradTile)
         }
         func classifier(_ name: String) throws -> Conv2d {
-            try Conv2d(store, conv: "head.\(name).1", batchNorm: nil,
+            try Conv2d(source, conv: "head.\(name).1", batchNorm: nil,
                        geometry: ConvGeometry(inChannels: inter, outChannels: config.classes, kernel: 1), convBias: true)
         }
         conv5a = try conv3x3("conv5a", input)
         conv5c = try conv3x3("conv5c", input)
-        positionAttention = try PositionAttention(store, channels: inter)
-        channelAttention = try ChannelAttention(store)
+        positionAttention = try PositionAttention(source, channels: inter)
+        channelAttention = try ChannelAttention(source)
         conv51 = try conv3x3("conv51", inter)
         conv52 = try conv3x3("conv52", inter)
         conv6 = try classifier("conv6")
         conv7 = try classifier("conv7")
         conv8 = try classifier("conv8")
+    }
+
+    /// Every convolution, the attention's projections included.
+    var convolutions: [Conv2d] {
+        [conv5a, conv5c, positionAttention.query, positionAttention.key, positionAttention.value, conv51, conv52, conv6, conv7, conv8]
     }
 
     /// Returns the low-resolution (fused, position, channel) logits, the last two empty unless

@@ -9,19 +9,22 @@ struct Bottleneck {
     let downsample: Conv2d?
 
     /// Loads `<prefix>.conv1/bn1 ... conv3/bn3` and, for the first block of a stage, `<prefix>.downsample.0/1`.
-    init(_ store: WeightStore, prefix: String, inChannels: Int, planes: Int, stride: Int, dilation: Int, hasDownsample: Bool) throws {
-        conv1 = try Conv2d(store, conv: prefix + ".conv1", batchNorm: prefix + ".bn1",
+    init(_ source: LayerSource, prefix: String, inChannels: Int, planes: Int, stride: Int, dilation: Int, hasDownsample: Bool) throws {
+        conv1 = try Conv2d(source, conv: prefix + ".conv1", batchNorm: prefix + ".bn1",
                            geometry: ConvGeometry(inChannels: inChannels, outChannels: planes, kernel: 1))
-        conv2 = try Conv2d(store, conv: prefix + ".conv2", batchNorm: prefix + ".bn2",
+        conv2 = try Conv2d(source, conv: prefix + ".conv2", batchNorm: prefix + ".bn2",
                            geometry: ConvGeometry(inChannels: planes, outChannels: planes, kernel: 3, stride: stride,
                                                   padding: dilation, dilation: dilation))
-        conv3 = try Conv2d(store, conv: prefix + ".conv3", batchNorm: prefix + ".bn3",
+        conv3 = try Conv2d(source, conv: prefix + ".conv3", batchNorm: prefix + ".bn3",
                            geometry: ConvGeometry(inChannels: planes, outChannels: planes * 4, kernel: 1))
         downsample = hasDownsample
-            ? try Conv2d(store, conv: prefix + ".downsample.0", batchNorm: prefix + ".downsample.1",
+            ? try Conv2d(source, conv: prefix + ".downsample.0", batchNorm: prefix + ".downsample.1",
                          geometry: ConvGeometry(inChannels: inChannels, outChannels: planes * 4, kernel: 1, stride: stride))
             : nil
     }
+
+    /// Every convolution, in the order they run.
+    var convolutions: [Conv2d] { [conv1, conv2, conv3] + (downsample.map { [$0] } ?? []) }
 
     func callAsFunction(_ x: FeatureMap, scratch: Scratch) -> FeatureMap {
         let identity = downsample.map { $0(x, relu: false, scratch: scratch) } ?? x
@@ -40,20 +43,20 @@ struct DilatedResNet {
     let stem: [Conv2d]
     let layers: [[Bottleneck]]
 
-    init(_ store: WeightStore, _ config: DANetConfiguration) throws {
+    init(_ source: LayerSource, _ config: DANetConfiguration) throws {
         let base = config.baseWidth
         var stem: [Conv2d] = []
         let stemOut: Int
         switch config.stem {
         case .resnet7:
-            stem.append(try Conv2d(store, conv: "pretrained.conv1", batchNorm: "pretrained.bn1",
+            stem.append(try Conv2d(source, conv: "pretrained.conv1", batchNorm: "pretrained.bn1",
                                    geometry: ConvGeometry(inChannels: 3, outChannels: base, kernel: 7, stride: 2, padding: 3)))
             stemOut = base
         case .deep:
             let widths = [(3, base, 2, "pretrained.conv1.0", "pretrained.conv1.1"), (base, base, 1, "pretrained.conv1.3", "pretrained.conv1.4"),
                           (base, base * 2, 1, "pretrained.conv1.6", "pretrained.bn1")]
             for (cin, cout, stride, conv, bn) in widths {
-                stem.append(try Conv2d(store, conv: conv, batchNorm: bn,
+                stem.append(try Conv2d(source, conv: conv, batchNorm: bn,
                                        geometry: ConvGeometry(inChannels: cin, outChannels: cout, kernel: 3, stride: stride, padding: 1)))
             }
             stemOut = base * 2
@@ -62,7 +65,7 @@ struct DilatedResNet {
             let widths = [(3, half, 2, "pretrained.stem.0", "pretrained.stem.1"), (half, half, 1, "pretrained.stem.3", "pretrained.stem.4"),
                           (half, base, 1, "pretrained.stem.6", "pretrained.stem.7")]
             for (cin, cout, stride, conv, bn) in widths {
-                stem.append(try Conv2d(store, conv: conv, batchNorm: bn,
+                stem.append(try Conv2d(source, conv: conv, batchNorm: bn,
                                        geometry: ConvGeometry(inChannels: cin, outChannels: cout, kernel: 3, stride: stride, padding: 1)))
             }
             stemOut = base
@@ -81,7 +84,7 @@ struct DilatedResNet {
                 case 3: dilation = config.layer4Dilations[block % 3]
                 default: dilation = 1
                 }
-                stageBlocks.append(try Bottleneck(store, prefix: "pretrained.layer\(stage + 1).\(block)", inChannels: inChannels,
+                stageBlocks.append(try Bottleneck(source, prefix: "pretrained.layer\(stage + 1).\(block)", inChannels: inChannels,
                                                   planes: planes, stride: stage == 1 && block == 0 ? 2 : 1,
                                                   dilation: dilation, hasDownsample: block == 0))
                 inChannels = planes * 4
@@ -90,6 +93,9 @@ struct DilatedResNet {
         }
         self.layers = layers
     }
+
+    /// Every convolution, stem first.
+    var convolutions: [Conv2d] { stem + layers.flatMap { $0.flatMap(\.convolutions) } }
 
     /// Returns c4 (the output of layer4); `record` sees c1 to c4 as they are made.
     func callAsFunction(_ image: FeatureMap, scratch: Scratch, record: ((String, FeatureMap) -> Void)? = nil) -> FeatureMap {

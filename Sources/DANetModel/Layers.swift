@@ -41,8 +41,18 @@ final class Scratch {
     }
 }
 
+/// Where a model's layers come from: a checkpoint's PyTorch weights, folded and transformed as they
+/// load, or a model file (`ModelFile`) that holds them as danet runs them.
+struct LayerSource {
+    let store: WeightStore
+    /// True for a model file: layers take their prepared tensors in place.
+    let isPrepared: Bool
+}
+
 /// A convolution with its batch norm folded in (`nn.Conv2d` followed by `nn.BatchNorm2d` in eval mode).
 struct Conv2d {
+    /// The convolution's key without `.weight` (`pretrained.layer1.0.conv1`): its name in a model file.
+    let name: String
     let geometry: ConvGeometry
     /// (outChannels, inChannels * k * k), packed for the GEMM; nil when the Winograd form replaces it.
     let weight: PackedMatrix?
@@ -55,8 +65,15 @@ struct Conv2d {
     /// Loads `<conv>.weight` (and `<conv>.bias` if `convBias`) and folds `<batchNorm>.*` into them.
     /// Matches `Conv2d` + `BatchNorm2d(eps=1e-5)` of the official DANet and mmseg's ConvModule.
     /// `winogradTile` is used when Winograd applies to the geometry.
-    init(_ store: WeightStore, conv: String, batchNorm: String?, geometry g: ConvGeometry, convBias: Bool = false,
+    init(_ source: LayerSource, conv: String, batchNorm: String?, geometry g: ConvGeometry, convBias: Bool = false,
          winogradTile: Winograd.Tile = .f2x2) throws {
+        if source.isPrepared {
+            self = try Conv2d(prepared: source.store, name: conv, geometry: g, hasBias: convBias || batchNorm != nil,
+                              winogradTile: winogradTile)
+            return
+        }
+        let store = source.store
+        name = conv
         var weight = try store.floats(conv + ".weight", shape: [g.outChannels, g.inChannels, g.kernel, g.kernel])
         var bias: [Float]? = convBias ? try store.floats(conv + ".bias", shape: [g.outChannels]) : nil
         if let bn = batchNorm {

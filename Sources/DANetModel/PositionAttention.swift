@@ -12,15 +12,15 @@ struct PositionAttention {
     let value: Conv2d
     let gamma: Float
 
-    init(_ store: WeightStore, channels: Int) throws {
+    init(_ source: LayerSource, channels: Int) throws {
         let reduced = channels / 8
-        query = try Conv2d(store, conv: "head.sa.query_conv", batchNorm: nil,
+        query = try Conv2d(source, conv: "head.sa.query_conv", batchNorm: nil,
                            geometry: ConvGeometry(inChannels: channels, outChannels: reduced, kernel: 1), convBias: true)
-        key = try Conv2d(store, conv: "head.sa.key_conv", batchNorm: nil,
+        key = try Conv2d(source, conv: "head.sa.key_conv", batchNorm: nil,
                          geometry: ConvGeometry(inChannels: channels, outChannels: reduced, kernel: 1), convBias: true)
-        value = try Conv2d(store, conv: "head.sa.value_conv", batchNorm: nil,
+        value = try Conv2d(source, conv: "head.sa.value_conv", batchNorm: nil,
                            geometry: ConvGeometry(inChannels: channels, outChannels: channels, kernel: 1), convBias: true)
-        gamma = try store.floats("head.sa.gamma", shape: [1], alternatives: [[]])[0]
+        gamma = try source.store.floats("head.sa.gamma", shape: [1], alternatives: [[]])[0]
     }
 
     /// Rows of the attention matrix held at once: 16 MB of them, at least 64.
@@ -71,8 +71,8 @@ struct PositionAttention {
 struct ChannelAttention {
     let gamma: Float
 
-    init(_ store: WeightStore) throws {
-        gamma = try store.floats("head.sc.gamma", shape: [1], alternatives: [[]])[0]
+    init(_ source: LayerSource) throws {
+        gamma = try source.store.floats("head.sc.gamma", shape: [1], alternatives: [[]])[0]
     }
 
     func callAsFunction(_ a: FeatureMap) -> FeatureMap {

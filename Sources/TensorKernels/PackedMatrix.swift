@@ -9,11 +9,14 @@ package struct PackedMatrix: Sendable {
     package let backend: Gemm.Backend
     let storage: Storage
 
-    /// Floats owned by one matrix. Written while the matrix is built, read-only afterwards, so it
-    /// is shared across threads freely.
+    /// The floats of one matrix: its own, or a read-only file's (a model file mapped into memory,
+    /// kept alive by `owner`). Written only while an owned matrix is built, read-only afterwards,
+    /// so it is shared across threads freely.
     final class Storage: @unchecked Sendable {
         let pointer: UnsafeMutablePointer<Float>
         let count: Int
+        /// What keeps borrowed floats valid; nil when this storage owns them.
+        let owner: AnyObject?
 
         init(zeros count: Int) {
             self.count = count
@@ -21,21 +24,34 @@ package struct PackedMatrix: Sendable {
                 fatalError("out of memory for a \(count)-float weight matrix")
             }
             pointer = floats
+            owner = nil
         }
 
-        deinit { Platform.release(pointer) }
+        /// Floats that live elsewhere; never written through.
+        init(borrowing floats: UnsafePointer<Float>, count: Int, owner: AnyObject) {
+            pointer = UnsafeMutablePointer(mutating: floats)
+            self.count = count
+            self.owner = owner
+        }
+
+        deinit { if owner == nil { Platform.release(pointer) } }
     }
 
     /// True when the storage is the blocked GEMM's panels (`danet_gemm_packed_offset`), false
     /// when it is row-major.
     var isPanelLayout: Bool { backend == .blocked }
 
-    /// A zero matrix in the backend's layout, for a builder that writes its storage directly.
-    init(zeros rows: Int, columns: Int, backend: Gemm.Backend) {
+    private init(rows: Int, columns: Int, backend: Gemm.Backend, storage: Storage) {
         self.rows = rows
         self.columns = columns
         self.backend = backend
-        storage = Storage(zeros: backend == .blocked ? danet_gemm_packed_size(rows, columns) : rows * columns)
+        self.storage = storage
+    }
+
+    /// A zero matrix in the backend's layout, for a builder that writes its storage directly.
+    init(zeros rows: Int, columns: Int, backend: Gemm.Backend) {
+        self.init(rows: rows, columns: columns, backend: backend,
+                  storage: Storage(zeros: backend == .blocked ? danet_gemm_packed_size(rows, columns) : rows * columns))
     }
 
     /// Packs `rows` x `columns` values, row-major with `rowStride` between rows.
@@ -53,6 +69,36 @@ package struct PackedMatrix: Sendable {
             }
         case .openBLAS:
             for r in 0..<rows { (out + r * columns).update(from: values + r * stride, count: columns) }
+        }
+    }
+
+    /// Floats of the blocked GEMM's panel layout of a `rows` x `columns` matrix: what `panels`
+    /// holds, and what a model file stores.
+    package static func panelCount(rows: Int, columns: Int) -> Int { danet_gemm_packed_size(rows, columns) }
+
+    /// A matrix over floats already in the panel layout (from `panels`), used in place while
+    /// `owner` keeps them alive; copied into row-major order when the backend is OpenBLAS.
+    package init(rows: Int, columns: Int, panels: UnsafePointer<Float>, owner: AnyObject, backend: Gemm.Backend = Gemm.backend) {
+        switch backend {
+        case .blocked:
+            self.init(rows: rows, columns: columns, backend: backend,
+                      storage: Storage(borrowing: panels, count: PackedMatrix.panelCount(rows: rows, columns: columns), owner: owner))
+        case .openBLAS:
+            self.init(zeros: rows, columns: columns, backend: backend)
+            let out = storage.pointer
+            for r in 0..<rows {
+                for c in 0..<columns { out[r * columns + c] = panels[danet_gemm_packed_offset(rows, columns, r, c)] }
+            }
+        }
+    }
+
+    /// The matrix in the panel layout, whatever the backend: `panelCount` floats, padding rows zero.
+    package func panels() -> [Float] {
+        withExtendedLifetime(storage) {
+            if backend == .blocked { return Array(UnsafeBufferPointer(start: storage.pointer, count: storage.count)) }
+            var result = [Float](repeating: 0, count: PackedMatrix.panelCount(rows: rows, columns: columns))
+            result.withUnsafeMutableBufferPointer { danet_gemm_pack(rows, columns, storage.pointer, columns, 1, $0.baseAddress!) }
+            return result
         }
     }
 

@@ -20,7 +20,15 @@ package enum Winograd {
     /// Transformed weights: one packed (outChannels x inChannels) matrix per tile position.
     package struct Weights: Sendable {
         package let tile: Tile
-        let matrices: [PackedMatrix]
+        /// One (outChannels x inChannels) matrix per tile position.
+        package let matrices: [PackedMatrix]
+
+        /// Weights from matrices transformed before (a model file's).
+        package init(tile: Tile, matrices: [PackedMatrix]) {
+            precondition(matrices.count == tile.positions, "\(matrices.count) matrices for \(tile.positions) tile positions")
+            self.tile = tile
+            self.matrices = matrices
+        }
     }
 
     /// True when `forward` computes this convolution.

@@ -56,6 +56,14 @@ enum Platform {
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 
+    /// Starts reading a mapped range ahead (`MADV_WILLNEED`), without waiting for it.
+    static func adviseWillNeed(_ base: UnsafeRawPointer, _ range: Range<Int>, mappedCount: Int) {
+        let page = pageSize
+        let start = range.lowerBound / page * page, end = min(mappedCount, (range.upperBound + page - 1) / page * page)
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_WILLNEED)
+    }
+
     /// Asks for transparent huge pages under a large buffer before it is first written: one page
     /// fault per 2 MB instead of per 4 KB, which is most of the cost of filling fresh memory.
     static func adviseHugePages(_ buffer: UnsafeMutableRawPointer, count: Int) {

@@ -3,7 +3,7 @@ import DANetSupport
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
 struct ProgressBar {
     let label: String
-    let total: Int
+    var total: Int
     private let enabled: Bool
     private var lastDrawn = -1
 

@@ -48,6 +48,75 @@ typedef struct {
     void (*softmax_row)(float *row, long n);
 } DanetKernels;
 
+// MARK: CPU features
+
+/// What a CPU offers (instructions) and what its OS saves on a context switch (register state), as
+/// bits of one mask. x86-64 and ARM64 bits share the mask; each architecture sets its own.
+enum {
+    DANET_CPU_AVX = 1u << 0,
+    DANET_CPU_FMA = 1u << 1,
+    DANET_CPU_AVX2 = 1u << 2,
+    DANET_CPU_AVX512F = 1u << 3,
+    DANET_CPU_AVX512DQ = 1u << 4,
+    DANET_CPU_AVX512BW = 1u << 5,
+    DANET_CPU_AVX512VL = 1u << 6,
+    DANET_CPU_AVX512_BF16 = 1u << 7,
+    DANET_CPU_AVX_VNNI = 1u << 8,
+    DANET_CPU_AMX_TILE = 1u << 9,
+    DANET_CPU_AMX_BF16 = 1u << 10,
+    DANET_CPU_AMX_INT8 = 1u << 11,
+    DANET_CPU_OS_YMM = 1u << 12,  // XCR0 bits 1-2: SSE and AVX state
+    DANET_CPU_OS_ZMM = 1u << 13,  // XCR0 bits 1-2 and 5-7: opmask and ZMM state
+    DANET_CPU_OS_AMX = 1u << 14,  // XCR0 bits 17-18: tile configuration and data
+    DANET_CPU_NEON = 1u << 16,
+    DANET_CPU_ASIMDDP = 1u << 17,
+    DANET_CPU_ARM_BF16 = 1u << 18,
+    DANET_CPU_I8MM = 1u << 19,
+};
+
+/// The x86-64 registers the feature decision reads.
+typedef struct {
+    unsigned max_leaf;                         // CPUID.0:EAX, the highest standard leaf
+    unsigned leaf1_ecx;                        // CPUID.1:ECX
+    unsigned leaf7_ebx, leaf7_ecx, leaf7_edx;  // CPUID.(7,0), zero when max_leaf < 7
+    unsigned leaf7_1_eax;                      // CPUID.(7,1):EAX, zero without that subleaf
+    unsigned long long xcr0;                   // XGETBV(0), zero when OSXSAVE is clear
+} DanetX86Registers;
+
+/// The feature mask of recorded x86-64 registers (CPUID bits gated by max_leaf; OS state from XCR0
+/// only when CPUID.1:ECX.OSXSAVE is set).
+unsigned danet_x86_features(const DanetX86Registers *registers);
+
+/// The feature mask of recorded ARM64 `getauxval(AT_HWCAP)` and `getauxval(AT_HWCAP2)` values.
+unsigned danet_arm_features(unsigned long hwcap, unsigned long hwcap2);
+
+/// The best x86-64 instruction set a feature mask allows: AVX-512 needs AVX-512F, AVX2, FMA and the
+/// OS's YMM and ZMM state; AVX2 needs AVX, AVX2, FMA and the YMM state. `why` (if not null) gets a
+/// line saying why, or what is missing for the set above.
+DanetISA danet_x86_best_isa(unsigned features, char *why, size_t why_size);
+
+/// The same for ARM64: always NEON, which every ARM64 CPU has.
+DanetISA danet_arm_best_isa(unsigned features, char *why, size_t why_size);
+
+/// Reads this CPU's registers; 0 (and all zero) on another architecture.
+int danet_x86_read(DanetX86Registers *registers);
+
+/// Reads this process's HWCAP and HWCAP2; 0 (and both zero) off ARM64 Linux.
+int danet_arm_read(unsigned long *hwcap, unsigned long *hwcap2);
+
+/// This CPU's feature mask.
+unsigned danet_cpu_features(void);
+
+/// The best instruction set this CPU and OS run, and why (see `danet_x86_best_isa`).
+DanetISA danet_best_isa(char *why, size_t why_size);
+
+/// The CPU's brand string (x86-64 CPUID leaves 0x80000002-4), or "" where there is none.
+void danet_cpu_model(char *buffer, size_t size);
+
+/// The value of the first /proc/cpuinfo line named `key` ("flags" on x86-64, "Features" on ARM64,
+/// "model name"), without the leading space; "" and 0 where there is none.
+int danet_cpuinfo_value(const char *key, char *buffer, size_t size);
+
 /// 1 when this build and this CPU can run `isa`.
 int danet_isa_supported(DanetISA isa);
 
@@ -140,6 +209,10 @@ void danet_winograd_filters(int tile, const float *weight, long in_channels, lon
 /// quota rounded up (cgroup v2 `cpu.max` of its cgroup and every parent, or v1
 /// `cpu.cfs_quota_us`).
 long danet_available_cpus(void);
+
+/// What `danet_available_cpus` is made of: the online CPUs, the CPUs in the affinity mask (0 when
+/// unknown) and the cgroup quota rounded up (0 for none).
+void danet_cpu_limits(long *online, long *affinity, long *quota);
 
 /// Runs task(context, i) for every i in [0, count) on up to `threads` threads of the package's pool,
 /// the calling thread among them, and returns when all are done. A call made while another region

@@ -44,6 +44,12 @@ package final class MappedFile: @unchecked Sendable {
         Platform.prefault(base, range)
     }
 
+    /// Tells the system these pages will be read soon, so it reads them ahead, asynchronously.
+    func adviseWillNeed(_ range: Range<Int>) {
+        guard isMapped, let base, !range.isEmpty else { return }
+        Platform.adviseWillNeed(base, range, mappedCount: count)
+    }
+
     /// Gives the pages under `range` back to the system once they have been copied.
     func release(_ range: Range<Int>) {
         guard isMapped, let base, !range.isEmpty else { return }

@@ -47,9 +47,17 @@ public enum SafetensorsWriter {
         try write(items, metadata: metadata, to: url.displayPath, progress: progress)
     }
 
+    /// Writes to `url` with the data buffer starting at a multiple of `dataAlignment` bytes in the
+    /// file (the JSON header padded with spaces, as the format allows), so that a reader mapping the
+    /// file finds tensors of sizes that are multiples of it aligned too.
+    package static func write(_ items: [Item], metadata: [String: String], to url: URL, dataAlignment: Int,
+                              progress: ((Int, Int) -> Void)? = nil) throws {
+        try write(items, metadata: metadata, to: url.displayPath, dataAlignment: dataAlignment, progress: progress)
+    }
+
     /// Writes to `path`; see `write(_:metadata:to:progress:)`.
     package static func write(_ items: [Item], metadata: [String: String] = [:], to path: String,
-                              progress: ((Int, Int) -> Void)? = nil) throws {
+                              dataAlignment: Int = 8, progress: ((Int, Int) -> Void)? = nil) throws {
         var names: Set<String> = []
         for item in items {
             guard names.insert(item.name).inserted else {
@@ -80,7 +88,8 @@ public enum SafetensorsWriter {
         if header.hasSuffix(",") { header.removeLast() }
         header += "}"
         var headerBytes = Array(header.utf8)
-        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+        // The data starts after the 8-byte length and the header.
+        while (8 + headerBytes.count) % max(8, dataAlignment) != 0 { headerBytes.append(0x20) }
 
         let output = try AtomicFile(destination: path)
         var length = UInt64(headerBytes.count).littleEndian

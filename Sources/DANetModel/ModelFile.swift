@@ -1,0 +1,182 @@
+import CVectorKernels
+import DANetSupport
+import Foundation
+import TensorKernels
+import TorchArchive
+
+/// The native model file (`.danet`): a DANet as danet runs it, so that loading is mapping a file.
+///
+/// A safetensors file, so any safetensors tool can list it. Batch norms are folded into the
+/// convolutions, the weights are in the GEMM's panel layout (rows in panels of 6, depth in blocks of
+/// 512: the same on every instruction set), and 3x3 stride-1 convolutions hold their Winograd
+/// transforms. Per convolution `NAME` (the checkpoint's key, e.g. `pretrained.layer1.0.conv2`):
+/// - `NAME.panels`, F32 `[P]`: the packed (out x in·k·k) matrix, P floats (rows padded to panels);
+/// - or `NAME.winograd`, F32 `[16 or 36, P]`: one packed (out x in) matrix per tile position, the
+///   first dimension giving the tile, F(2x2, 3x3) or F(4x4, 3x3);
+/// - `NAME.bias`, F32 `[out]`: the folded bias.
+/// Plus `head.sa.gamma` and `head.sc.gamma` `[1]`. The data starts on a 64-byte boundary.
+/// `__metadata__` holds `format` = `danet`, `danet.format_version`, `danet.packing`, and the
+/// configuration (`danet.layout`, `danet.depth`, `danet.stem`, `danet.base_width`, `danet.classes`,
+/// `danet.layer4_dilations`, `danet.align_corners`).
+enum ModelFile {
+    /// The `format` value of the metadata.
+    static let formatName = "danet"
+    /// Raised when the layout of the tensors or their meaning changes; a reader takes only its own.
+    static let formatVersion = 1
+    /// The panel layout the weights are packed in.
+    static let packing = "panels-mr\(DANET_GEMM_MR)-kc\(DANET_GEMM_KC)"
+
+    /// True when `checkpoint` is a model file (of any version).
+    static func isModelFile(_ checkpoint: Checkpoint) -> Bool {
+        checkpoint.format == .safetensors && checkpoint.metadata["format"] == formatName
+    }
+
+    /// The configuration a model file records, with the caller's overrides.
+    /// - Throws: `ModelError.unrecognized` for another format version, packing or a broken record.
+    static func configuration(_ checkpoint: Checkpoint, layer4Dilations: [Int]?, alignCorners: Bool?) throws -> DANetConfiguration {
+        let meta = checkpoint.metadata, file = checkpoint.path
+        func fail(_ message: String) -> ModelError { ModelError(.unrecognized, file: file, message) }
+        let version = meta["danet.format_version"] ?? "none"
+        guard version == String(formatVersion) else {
+            throw fail("expected a danet model file of format version \(formatVersion), found version \(version): "
+                + "it was written by another danet; convert the checkpoint again with this one")
+        }
+        guard meta["danet.packing"] == packing else {
+            throw fail("expected weights packed as \(packing), found \(meta["danet.packing"] ?? "no packing recorded")")
+        }
+        func value<T>(_ key: String, _ parse: (String) -> T?) throws -> T {
+            guard let text = meta[key], let parsed = parse(text) else {
+                throw fail("expected '\(key)' in the model file's metadata, found \(meta[key].map { "'\($0)'" } ?? "none")")
+            }
+            return parsed
+        }
+        let layout = try value("danet.layout", DANetConfiguration.Layout.init(rawValue:))
+        let depth = try value("danet.depth") { Int($0).flatMap { DANetConfiguration.blockCounts[$0] != nil ? $0 : nil } }
+        let stem = try value("danet.stem", DANetConfiguration.Stem.init(rawValue:))
+        let width = try value("danet.base_width") { Int($0).flatMap { (1...4096).contains($0) && $0 % 2 == 0 ? $0 : nil } }
+        let classes = try value("danet.classes") { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }
+        let recorded = try value("danet.layer4_dilations") { text -> [Int]? in
+            let values = text.split(separator: ",").compactMap { Int($0) }
+            return values.count == 3 && values.allSatisfy { (1...1024).contains($0) } ? values : nil
+        }
+        let align = try value("danet.align_corners") { Bool($0) }
+        let dilations = layer4Dilations ?? recorded
+        guard dilations.count == 3, dilations.allSatisfy({ $0 >= 1 }) else {
+            throw ModelError(.invalidOption, "expected three positive layer4 dilations, found \(dilations)")
+        }
+        return DANetConfiguration(layout: layout, depth: depth, stem: stem, baseWidth: width, classes: classes,
+                                  layer4Dilations: dilations, alignCorners: alignCorners ?? align)
+    }
+
+    /// The metadata a model file of `configuration` carries.
+    static func metadata(_ configuration: DANetConfiguration, source: String?) -> [String: String] {
+        var metadata = configuration.metadata
+        metadata["format"] = formatName
+        metadata["danet.format_version"] = String(formatVersion)
+        metadata["danet.packing"] = packing
+        metadata["danet.base_width"] = String(configuration.baseWidth)
+        if let source { metadata["danet.source"] = source }
+        return metadata
+    }
+
+    /// A prepared tensor's floats in place where the file allows, else copied.
+    static func floats(_ tensor: StoredTensor, name: String, file: String) throws -> MappedFloats {
+        do {
+            if let mapped = try tensor.mappedFloats() { return mapped }
+            let copy = OwnedFloats(try tensor.floats())
+            return MappedFloats(pointer: UnsafePointer(copy.pointer), count: copy.count, owner: copy)
+        } catch let error as ArchiveError {
+            throw WeightError(.unreadable, file: file, "tensor '\(name)': \(error.description)")
+        }
+    }
+
+    /// An array's elements at a stable address, for a model file read without a map.
+    final class OwnedFloats: @unchecked Sendable {
+        // Written once here, read-only afterwards.
+        let pointer: UnsafeMutablePointer<Float>
+        let count: Int
+
+        init(_ values: [Float]) {
+            count = values.count
+            pointer = .allocate(capacity: max(1, values.count))
+            values.withUnsafeBufferPointer { pointer.initialize(from: $0.baseAddress!, count: values.count) }
+        }
+
+        deinit { pointer.deallocate() }
+    }
+}
+
+extension Conv2d {
+    /// Reads a convolution prepared by `modelFileItems()`.
+    init(prepared store: WeightStore, name: String, geometry g: ConvGeometry, hasBias: Bool, winogradTile: Winograd.Tile) throws {
+        self.name = name
+        geometry = g
+        bias = hasBias ? try ModelFile.floats(try store.tensor(name + ".bias", shape: [g.outChannels]), name: name + ".bias",
+                                              file: store.file).array : nil
+        if Winograd.applies(to: g) {
+            let stride = PackedMatrix.panelCount(rows: g.outChannels, columns: g.inChannels)
+            let tiles = [winogradTile] + Winograd.Tile.allCases.filter { $0 != winogradTile }
+            let tensor = try store.tensor(name + ".winograd", shape: [winogradTile.positions, stride],
+                                          alternatives: tiles.map { [$0.positions, stride] })
+            let tile = tiles.first { $0.positions == tensor.shape[0] }!
+            let floats = try ModelFile.floats(tensor, name: name + ".winograd", file: store.file)
+            winograd = Winograd.Weights(tile: tile, matrices: (0..<tile.positions).map {
+                PackedMatrix(rows: g.outChannels, columns: g.inChannels, panels: floats.pointer + $0 * stride, owner: floats.owner)
+            })
+            weight = nil
+        } else {
+            let stride = PackedMatrix.panelCount(rows: g.outChannels, columns: g.patchSize)
+            let floats = try ModelFile.floats(try store.tensor(name + ".panels", shape: [stride]), name: name + ".panels", file: store.file)
+            weight = PackedMatrix(rows: g.outChannels, columns: g.patchSize, panels: floats.pointer, owner: floats.owner)
+            winograd = nil
+        }
+    }
+
+    /// The tensors a model file holds for this convolution.
+    func modelFileItems() -> [SafetensorsWriter.Item] {
+        var items: [SafetensorsWriter.Item] = []
+        if let winograd, let first = winograd.matrices.first {
+            let stride = PackedMatrix.panelCount(rows: first.rows, columns: first.columns)
+            items.append(SafetensorsWriter.Item(name: name + ".winograd", dtype: .float32, shape: [winograd.tile.positions, stride]) {
+                winograd.matrices.flatMap { $0.panels().withUnsafeBytes { Array($0) } }
+            })
+        } else if let weight {
+            let stride = PackedMatrix.panelCount(rows: weight.rows, columns: weight.columns)
+            items.append(SafetensorsWriter.Item(name: name + ".panels", dtype: .float32, shape: [stride]) {
+                weight.panels().withUnsafeBytes { Array($0) }
+            })
+        }
+        if let bias {
+            items.append(SafetensorsWriter.Item(name: name + ".bias", dtype: .float32, shape: [bias.count]) {
+                bias.withUnsafeBytes { Array($0) }
+            })
+        }
+        return items
+    }
+}
+
+extension MappedFloats {
+    /// A copy of the elements.
+    var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+}
+
+extension DANet {
+    /// Writes this model as a native model file (`.danet`): the weights as they run, mapped into
+    /// memory when loaded instead of rebuilt from the checkpoint.
+    ///
+    /// The file appears only when complete; an existing file at `url` is replaced only then.
+    /// - Parameters:
+    ///   - url: the file to write (by convention ending in `.danet`).
+    ///   - source: the checkpoint's name, recorded in the metadata.
+    ///   - progress: called after each tensor with (tensors written, total).
+    /// - Throws: `ArchiveError` if the file cannot be written.
+    public func writeModelFile(to url: URL, source: String? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
+        let gammas = [("head.sa.gamma", head.positionAttention.gamma), ("head.sc.gamma", head.channelAttention.gamma)]
+        let items = (backbone.convolutions + head.convolutions).flatMap { $0.modelFileItems() }
+            + gammas.map { name, value in
+                SafetensorsWriter.Item(name: name, dtype: .float32, shape: [1]) { [value].withUnsafeBytes { Array($0) } }
+            }
+        try SafetensorsWriter.write(items, metadata: ModelFile.metadata(configuration, source: source), to: url,
+                                    dataAlignment: 64, progress: progress)
+    }
+}
