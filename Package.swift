@@ -94,7 +94,7 @@ let package = Package(
 
         .testTarget(name: "TorchArchiveTests", dependencies: ["TorchArchive"]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"]),
-        .testTarget(name: "DANetModelTests", dependencies: ["DANetModel", "TorchArchive", "TensorKernels"]),
+        .testTarget(name: "DANetModelTests", dependencies: ["DANetModel", "TorchArchive", "TensorKernels", "DANetSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "DANetSupport", "DANetModel", "Imaging", "ImageCodecs", "TensorKernels", "TorchArchive"]),
         .testTarget(name: "danetTests", dependencies: ["danet", "TorchArchive"]),
     ],

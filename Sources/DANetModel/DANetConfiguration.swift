@@ -55,13 +55,16 @@ public struct DANetConfiguration: Sendable, Equatable {
          "danet.align_corners": String(alignCorners)]
     }
 
-    /// Reads the configuration from a checkpoint's state dict.
+    /// Reads the configuration from a checkpoint's state dict, or the one a native model file records.
     /// - Parameters:
-    ///   - checkpoint: an opened checkpoint holding a DANet.
+    ///   - checkpoint: an opened checkpoint holding a DANet, or a model file.
     ///   - layer4Dilations: overrides the layout's default (and any recorded metadata).
     ///   - alignCorners: overrides the layout's default (and any recorded metadata).
     /// - Throws: `ModelError.unrecognized` when the weights are not a DANet.
     public static func detect(_ checkpoint: Checkpoint, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil) throws -> DANetConfiguration {
+        if ModelFile.isModelFile(checkpoint) {
+            return try ModelFile.configuration(checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners)
+        }
         let (store, layout) = try DANetWeights.open(checkpoint)
         return try detect(store, layout: layout, metadata: checkpoint.metadata, layer4Dilations: layer4Dilations, alignCorners: alignCorners)
     }

@@ -1,18 +1,21 @@
 import ArgumentParser
 import DANetSupport
+import TensorKernels
 
 @main
 struct Danet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "danet",
         abstract: "Load PyTorch checkpoints without Python and run DANet on the CPU.",
-        version: "danet 0.13.0",
-        subcommands: [Inspect.self, Convert.self, Infer.self, Segment.self, Evaluate.self, Scan.self]
+        version: "danet 0.14.0",
+        subcommands: [Inspect.self, Convert.self, Infer.self, Segment.self, Evaluate.self, Scan.self, Info.self]
     )
 
     static func main() {
         CommandPlatform.keepFreedMemory()
         let arguments = Array(CommandLine.arguments.dropFirst())
+        // Kernels below what the CPU is sold with are a surprise worth one line, whatever the command.
+        if let warning = CPUReport.current.warning { Terminal.standardError("danet: warning: " + warning) }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DANetModel
 import Foundation
 import TorchArchive
 
@@ -6,7 +7,10 @@ import TorchArchive
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a checkpoint's format, structure and tensors.",
-        discussion: "Reads .pth, .pth.tar, .pt (zip, legacy or TorchScript) and .safetensors files. Nothing in the file is executed."
+        discussion: """
+            Reads .pth, .pth.tar, .pt (zip, legacy or TorchScript), .safetensors and .danet model files; \
+            for a .danet file, also the model it holds. Nothing in the file is executed.
+            """
     )
 
     @Argument(help: "The checkpoint file.")
@@ -67,6 +71,30 @@ struct InspectReport: Encodable {
     let globals: [GlobalReference]
     let verdict: String
     let clean: Bool
+    /// The DANet a native model file holds, or nil for any other file.
+    let model: ModelSummary?
+
+    struct ModelSummary: Encodable {
+        let formatVersion: String
+        let packing: String
+        let layout: String
+        let depth: Int
+        let stem: String
+        let baseWidth: Int
+        let classes: Int
+        let layer4Dilations: [Int]
+        let alignCorners: Bool
+        let source: String?
+        /// Why the model cannot be read, when it cannot (another format version, a broken record).
+        let error: String?
+
+        var line: String {
+            if let error { return "unreadable: \(error)" }
+            return "DANet-R\(depth) (\(layout), \(stem) stem, base width \(baseWidth), \(classes) classes), layer4 dilations "
+                + "\(layer4Dilations.map(String.init).joined(separator: "/")), align_corners \(alignCorners); "
+                + "format version \(formatVersion), \(packing)" + (source.map { ", from \($0)" } ?? "")
+        }
+    }
 
     init(_ checkpoint: Checkpoint) {
         func row(_ named: NamedTensor) -> Tensor {
@@ -91,6 +119,22 @@ struct InspectReport: Encodable {
         globals = checkpoint.globals
         verdict = checkpoint.verdict.line
         clean = checkpoint.verdict.isClean
+        model = checkpoint.metadata["format"] == "danet" ? InspectReport.summary(checkpoint) : nil
+    }
+
+    static func summary(_ checkpoint: Checkpoint) -> ModelSummary {
+        let meta = checkpoint.metadata
+        do {
+            let c = try DANetConfiguration.detect(checkpoint)
+            return ModelSummary(formatVersion: meta["danet.format_version"] ?? "?", packing: meta["danet.packing"] ?? "?",
+                                layout: c.layout.rawValue, depth: c.depth, stem: c.stem.rawValue, baseWidth: c.baseWidth,
+                                classes: c.classes, layer4Dilations: c.layer4Dilations, alignCorners: c.alignCorners,
+                                source: meta["danet.source"], error: nil)
+        } catch {
+            return ModelSummary(formatVersion: meta["danet.format_version"] ?? "?", packing: meta["danet.packing"] ?? "?",
+                                layout: "", depth: 0, stem: "", baseWidth: 0, classes: 0, layer4Dilations: [], alignCorners: false,
+                                source: meta["danet.source"], error: "\(error)")
+        }
     }
 
     func jsonText() throws -> String {
@@ -106,7 +150,7 @@ struct InspectReport: Encodable {
             ["file", "\(file) (\(Format.bytes(fileBytes)))"],
             ["format", "\(format)\(protocolText), \(byteOrder)-endian"],
             ["state dict", stateDict.isEmpty ? "(top level)" : stateDict],
-        ])
+        ] + (model.map { [["model", $0.line]] } ?? []))
         if !structure.isEmpty {
             lines += ["", "top level"]
             lines += Format.table(structure.map { entry in
