@@ -4,17 +4,23 @@ input, in one run.
 
     swift build -c release
     .venv/bin/pip install -r tools/requirements.txt
-    .venv/bin/python tools/bench_speed.py [--threads 1,2] [--repeats 3] [--isa avx2] [--skip-frame]
+    .venv/bin/python tools/bench_speed.py [--threads 1,2] [--repeats 5] [--isa avx2] [--skip-frame]
 
 Cases: R50 and R101 (official layout, 19 classes, random weights) at 512 x 512 with 1 and 2
 threads; R101 on a whole 1024 x 2048 frame (2 threads); peak RSS of R101 against image size. Every
-engine runs in its own process, and the engines alternate: each round runs PyTorch, ONNX Runtime,
-OpenVINO and danet once, and a cell is the median over the rounds. A peer's time is its inference
-call after one warm-up call in the same process (ONNX Runtime and OpenVINO read the same ONNX export;
-OpenVINO on its CPU device in f32 with INFERENCE_NUM_THREADS set; PyTorch's forward returns all
-three heads, the ONNX export the fused one). danet's time is its whole process, `danet infer
---heads fused` from start to exit, loading the checkpoint and writing the fused logits included;
-its forward pass alone is shown beside it. Peak RSS is the whole process's (GNU time).
+engine computes what a prediction needs, the fused logits alone: the ONNX graph is exported with
+that output only, ONNX Runtime and OpenVINO read it, PyTorch runs the same fused-only module, and
+danet runs `--heads fused`. Every engine runs in its own process, and the engines alternate: each
+round runs each engine once, in the same order. A cell is the median over the rounds, with the
+minimum beside it. A peer's time is its inference call after one warm-up call in the same process
+(OpenVINO once in f32 with INFERENCE_PRECISION_HINT=f32, once with its default precision on this
+CPU, which is bf16 where the CPU has AVX512_BF16 or AMX; both with INFERENCE_NUM_THREADS set).
+danet's time is its whole process, `danet infer` from start to exit, loading the model and writing
+the logits included, once from the .pth checkpoint and once from the .danet model file that
+`danet convert` wrote; its forward pass alone is shown beside it. Peak RSS is the whole process's
+(GNU time). Each engine's argmax over the classes is compared with PyTorch's, pixel by pixel.
+
+The machine is shared: the steal time (/proc/stat) during each case is printed with it.
 
 `--isa avx2` (or generic) forces danet's kernels lower with DANET_ISA and caps oneDNN, which PyTorch
 and OpenVINO use, with ONEDNN_MAX_CPU_ISA=AVX2; ONNX Runtime has no such switch and runs what the
@@ -39,6 +45,8 @@ from safetensors.torch import save_file
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from danet_reference import DANet, randomize  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 OUT = os.path.join(ROOT, "bench-out", "speed")
 DANET = os.path.join(ROOT, ".build", "release", "danet")
@@ -53,14 +61,17 @@ torch.set_num_threads({threads})
 start = time.perf_counter()
 model = DANet({depth}, "resnet7", 19, 64, (4, 8, 16), True).eval()
 model.load_state_dict(torch.load({weights!r}, weights_only=True)["state_dict"])
+fused = lambda x: model(x)[0]
 load = time.perf_counter() - start
 x = load_file({input!r})["input"]
 times = []
 with torch.no_grad():
     for _ in range({calls}):
         start = time.perf_counter()
-        model(x)
+        y = fused(x)
         times.append(time.perf_counter() - start)
+import numpy as np
+np.save({result!r}, y.argmax(1).numpy().astype(np.uint8))
 print(json.dumps({{"forward": min(times[1:] or times), "load": load}}))
 """
 
@@ -78,8 +89,9 @@ x = load_file({input!r})["input"]
 times = []
 for _ in range({calls}):
     start = time.perf_counter()
-    session.run(None, {{"input": x}})
+    y = session.run(None, {{"input": x}})[0]
     times.append(time.perf_counter() - start)
+np.save({result!r}, y.argmax(1).astype(np.uint8))
 print(json.dumps({{"forward": min(times[1:] or times), "load": load}}))
 """
 
@@ -88,16 +100,22 @@ import json, time, numpy as np, openvino as ov
 from safetensors.numpy import load_file
 core = ov.Core()
 start = time.perf_counter()
-compiled = core.compile_model({onnx!r}, "CPU", {{"INFERENCE_NUM_THREADS": {threads}, "INFERENCE_PRECISION_HINT": "f32"}})
+config = {{"INFERENCE_NUM_THREADS": {threads}}}
+if {f32!r}:
+    config["INFERENCE_PRECISION_HINT"] = "f32"
+compiled = core.compile_model({onnx!r}, "CPU", config)
+hint = compiled.get_property("INFERENCE_PRECISION_HINT")
+precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
 request = compiled.create_infer_request()
 load = time.perf_counter() - start
 x = load_file({input!r})["input"]
 times = []
 for _ in range({calls}):
     start = time.perf_counter()
-    request.infer({{0: x}})
+    y = request.infer({{0: x}})[0]
     times.append(time.perf_counter() - start)
-print(json.dumps({{"forward": min(times[1:] or times), "load": load}}))
+np.save({result!r}, np.asarray(y).argmax(1).astype(np.uint8))
+print(json.dumps({{"forward": min(times[1:] or times), "load": load, "precision": precision}}))
 """
 
 
@@ -139,14 +157,38 @@ def python_run(template, env, **fields):
     return (json.loads(out.strip().splitlines()[-1]), rss) if out else (None, rss)
 
 
-def danet_run(weights, input_path, threads, env):
-    out, rss, wall = measured([DANET, "infer", "--weights", weights, "--input", input_path, "--output",
-                               os.path.join(OUT, "danet-out.safetensors"), "--threads", str(threads), "--heads", "fused"],
-                              env=env)
+def danet_run(weights, input_path, threads, env, result=None):
+    output = os.path.join(OUT, "danet-out.safetensors")
+    out, rss, wall = measured([DANET, "infer", "--weights", weights, "--input", input_path, "--output", output,
+                               "--threads", str(threads), "--heads", "fused"], env=env)
     if out is None:
         return None, None
     forward, load = re.search(r"in ([0-9.]+) s on .* loaded in ([0-9.]+) s", out).groups()
+    if result:
+        from safetensors.numpy import load_file
+
+        np.save(result, load_file(output)["logits"].argmax(1).astype(np.uint8))
     return {"process": wall, "forward": float(forward), "load": float(load)}, rss
+
+
+def steal_fraction(before, after):
+    """The share of CPU time stolen by the hypervisor between two readings of /proc/stat's cpu line."""
+    deltas = [b - a for a, b in zip(before, after)]
+    total = sum(deltas)
+    return deltas[7] / total if total > 0 and len(deltas) > 7 else float("nan")
+
+
+def cpu_times():
+    with open("/proc/stat") as stat:
+        return [int(v) for v in stat.readline().split()[1:]]
+
+
+def agreement(result, reference):
+    """Percentage of pixels whose argmax equals the reference's, or nan when either is missing."""
+    if not (os.path.exists(result) and os.path.exists(reference)):
+        return float("nan")
+    a, b = np.load(result), np.load(reference)
+    return 100.0 * float((a == b).mean()) if a.shape == b.shape else float("nan")
 
 
 def prepare(depth, height, width):
@@ -192,10 +234,23 @@ def median_of(runs, key):
     return statistics.median(values) if values else float("nan")
 
 
+def min_of(runs, key):
+    values = [run[key] for run in runs if run]
+    return min(values) if values else float("nan")
+
+
+def danet_model_file(weights, env):
+    """The .danet model file of a checkpoint, converted once (it holds no ISA-specific layout)."""
+    model_file = weights.rsplit(".", 1)[0] + ".danet"
+    if not os.path.exists(model_file) or os.path.getmtime(model_file) < os.path.getmtime(DANET):
+        subprocess.run([DANET, "convert", weights, model_file], check=True, env=env, capture_output=True)
+    return model_file
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--repeats", type=int, default=3, help="rounds of alternating runs per cell")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of alternating runs per cell")
     parser.add_argument("--models", default="50,101")
     parser.add_argument("--isa", help="force danet's kernels (avx512, avx2, neon, generic) and cap oneDNN to match")
     parser.add_argument("--skip-frame", action="store_true", help="skip the 1024 x 2048 frame and the size sweep")
@@ -230,48 +285,80 @@ def main():
         print(f"sgemm 4096^3, {t} thread{'s' if t > 1 else ''}: danet {own.get('gemm', '?')} "
               f"{own.get('gflops', float('nan')):.0f} GFLOP/s, OpenBLAS {blas.get('gflops', float('nan')):.0f} GFLOP/s")
     print()
-    print("| case | threads | GFLOP | PyTorch s | ONNX Runtime s | OpenVINO s | danet s (forward) | danet/PyTorch "
-          "| danet/ORT | danet/OpenVINO | peak RSS MB: PyTorch / ORT / OpenVINO / danet |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    speedups = {}
+    print("Times in seconds, median (min) over the rounds; danet: whole process, forward in brackets; "
+          "ratios of medians; agreement: argmax equal to PyTorch's, % of pixels.")
+    print()
+    print("| case | threads | PyTorch | ORT | OpenVINO f32 | OpenVINO default | danet .pth | danet .danet "
+          "| .danet/ORT | .danet/OV f32 | .pth/OV f32 | .danet/OV default | steal |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    engines = ("torch", "ort", "ov", "ovdefault", "danet", "native")
+    speedups, extras = {}, []
     for depth in [int(d) for d in args.models.split(",")]:
         model, weights, input_path, onnx = prepare(depth, 512, 512)
+        native = danet_model_file(weights, danet_env)
         gflop = flops(model, 512, 512) / 1e9
         for threads in threads_list:
-            runs = {"torch": [], "ort": [], "ov": [], "danet": []}
+            runs = {key: [] for key in engines}
             peaks = {key: 0 for key in runs}
+            result = {key: os.path.join(OUT, f"argmax-{key}.npy") for key in engines}
+            for path in result.values():
+                if os.path.exists(path):
+                    os.remove(path)
+            precision = "?"
+            before = cpu_times()
             for _ in range(args.repeats):
                 for key, run in (
                     ("torch", lambda: python_run(TORCH_RUN, peer_env, threads=threads, depth=depth, weights=weights,
-                                                 input=input_path, calls=2)),
-                    ("ort", lambda: python_run(ORT_RUN, peer_env, threads=threads, onnx=onnx, input=input_path, calls=2)),
-                    ("ov", lambda: python_run(OPENVINO_RUN, peer_env, threads=threads, onnx=onnx, input=input_path, calls=2)),
-                    ("danet", lambda: danet_run(weights, input_path, threads, danet_env)),
+                                                 input=input_path, calls=2, result=result["torch"])),
+                    ("ort", lambda: python_run(ORT_RUN, peer_env, threads=threads, onnx=onnx, input=input_path, calls=2,
+                                               result=result["ort"])),
+                    ("ov", lambda: python_run(OPENVINO_RUN, peer_env, threads=threads, onnx=onnx, input=input_path, calls=2,
+                                              f32=True, result=result["ov"])),
+                    ("ovdefault", lambda: python_run(OPENVINO_RUN, peer_env, threads=threads, onnx=onnx, input=input_path,
+                                                     calls=2, f32=False, result=result["ovdefault"])),
+                    ("danet", lambda: danet_run(weights, input_path, threads, danet_env, result["danet"])),
+                    ("native", lambda: danet_run(native, input_path, threads, danet_env, result["native"])),
                 ):
-                    result, rss = run()
-                    runs[key].append(result)
+                    outcome, rss = run()
+                    runs[key].append(outcome)
                     peaks[key] = max(peaks[key], rss or 0)
-            t, o, v = (median_of(runs[k], "forward") for k in ("torch", "ort", "ov"))
-            d, d_forward = median_of(runs["danet"], "process"), median_of(runs["danet"], "forward")
-            speedups[(depth, threads)] = {"torch": t, "ort": o, "ov": v, "danet": d}
-            print(f"| R{depth} 512x512 | {threads} | {gflop:.0f} | {t:.2f} | {o:.2f} | {v:.2f} | {d:.2f} ({d_forward:.2f}) | "
-                  f"{d / t:.2f} | {d / o:.2f} | {d / v:.2f} | "
-                  f"{peaks['torch']:.0f} / {peaks['ort']:.0f} / {peaks['ov']:.0f} / {peaks['danet']:.0f} |", flush=True)
+                    if key == "ovdefault" and outcome:
+                        precision = outcome.get("precision", "?")
+            steal = steal_fraction(before, cpu_times())
+            med = {k: median_of(runs[k], "process" if k in ("danet", "native") else "forward") for k in engines}
+            low = {k: min_of(runs[k], "process" if k in ("danet", "native") else "forward") for k in engines}
+            fwd = {k: median_of(runs[k], "forward") for k in ("danet", "native")}
+            speedups[(depth, threads)] = med
+            cell = {k: f"{med[k]:.2f} ({low[k]:.2f})" for k in engines}
+            print(f"| R{depth} 512x512 | {threads} | {cell['torch']} | {cell['ort']} | {cell['ov']} | {cell['ovdefault']} | "
+                  f"{cell['danet']} [{fwd['danet']:.2f}] | {cell['native']} [{fwd['native']:.2f}] | "
+                  f"{med['native'] / med['ort']:.2f} | {med['native'] / med['ov']:.2f} | {med['danet'] / med['ov']:.2f} | "
+                  f"{med['native'] / med['ovdefault']:.2f} | {100 * steal:.1f}% |", flush=True)
+            extras.append((f"R{depth} {threads}T", gflop, precision, peaks,
+                           {k: agreement(result[k], result["torch"]) for k in engines if k != "torch"}))
+    print()
+    print("| case | GFLOP | OpenVINO default precision | argmax agreement with PyTorch, %: ORT / OV f32 / OV default / danet .pth / .danet "
+          "| peak RSS MB: PyTorch / ORT / OV f32 / OV default / danet .pth / danet .danet |")
+    print("|---|---:|---|---|---|")
+    for label, gflop, precision, peaks, agree in extras:
+        print(f"| {label} | {gflop:.0f} | {precision} | "
+              + " / ".join(f"{agree[k]:.3f}" for k in ("ort", "ov", "ovdefault", "danet", "native")) + " | "
+              + " / ".join(f"{peaks[k]:.0f}" for k in engines) + " |")
     if 1 in threads_list and 2 in threads_list:
         print()
         print("1 -> 2 thread speed-up (time with 1 thread / time with 2):")
         print()
-        print("| model | PyTorch | ONNX Runtime | OpenVINO | danet (whole process) |")
-        print("|---|---:|---:|---:|---:|")
+        print("| model | PyTorch | ONNX Runtime | OpenVINO f32 | OpenVINO default | danet .pth | danet .danet |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for depth in [int(d) for d in args.models.split(",")]:
             one, two = speedups[(depth, 1)], speedups[(depth, 2)]
-            print(f"| R{depth} | " + " | ".join(f"{one[k] / two[k]:.2f}" for k in ("torch", "ort", "ov", "danet")) + " |")
+            print(f"| R{depth} | " + " | ".join(f"{one[k] / two[k]:.2f}" for k in engines) + " |")
     if args.skip_frame:
         return
     print()
     print("R101, 2 threads, by image size (peak RSS of the whole process; PyTorch holds the N x N attention matrix):")
     print()
-    print("| input | pixels at stride 8 (N) | N x N matrix MB | PyTorch s | PyTorch peak RSS MB | danet s (forward) | danet peak RSS MB |")
+    print("| input | pixels at stride 8 (N) | N x N matrix MB | PyTorch s | PyTorch peak RSS MB | danet .danet s (forward) | danet peak RSS MB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for height, width in ((256, 256), (512, 512), (768, 768), (1024, 1024), (1024, 2048)):
         _, weights, _, _ = prepare(101, 512, 512)
@@ -279,8 +366,9 @@ def main():
         if not os.path.exists(input_path):
             save_file({"input": torch.randn(1, 3, height, width, generator=torch.Generator().manual_seed(0))}, input_path)
         n = ((height + 7) // 8) * ((width + 7) // 8)
-        t, t_rss = python_run(TORCH_RUN, peer_env, threads=2, depth=101, weights=weights, input=input_path, calls=1)
-        d, d_rss = danet_run(weights, input_path, 2, danet_env)
+        t, t_rss = python_run(TORCH_RUN, peer_env, threads=2, depth=101, weights=weights, input=input_path, calls=1,
+                              result=os.path.join(OUT, "argmax-frame.npy"))
+        d, d_rss = danet_run(danet_model_file(weights, danet_env), input_path, 2, danet_env)
         torch_time = f"{t['forward']:.2f}" if t else "failed"
         print(f"| {height}x{width} | {n} | {n * n * 4 / 1e6:.0f} | {torch_time} | {t_rss or 0:.0f} | "
               f"{d['process']:.2f} ({d['forward']:.2f}) | {d_rss:.0f} |", flush=True)

@@ -27,7 +27,8 @@ package struct PackedMatrix: Sendable {
             owner = nil
         }
 
-        /// Floats that live elsewhere; never written through.
+        /// Floats that live elsewhere: a mapped file's (never written), or a part of a larger
+        /// storage (written only while the batch it belongs to is built).
         init(borrowing floats: UnsafePointer<Float>, count: Int, owner: AnyObject) {
             pointer = UnsafeMutablePointer(mutating: floats)
             self.count = count
@@ -69,6 +70,18 @@ package struct PackedMatrix: Sendable {
             }
         case .openBLAS:
             for r in 0..<rows { (out + r * columns).update(from: values + r * stride, count: columns) }
+        }
+    }
+
+    /// `count` zero matrices of one shape in the backend's layout, one after another in a single
+    /// allocation: large enough for transparent huge pages, where many small ones would each fault
+    /// in 4 KB pages. For a builder that writes their storage directly.
+    static func batch(_ count: Int, rows: Int, columns: Int, backend: Gemm.Backend) -> [PackedMatrix] {
+        let size = backend == .blocked ? danet_gemm_packed_size(rows, columns) : rows * columns
+        let block = Storage(zeros: size * count)
+        return (0..<count).map {
+            PackedMatrix(rows: rows, columns: columns, backend: backend,
+                         storage: Storage(borrowing: block.pointer + $0 * size, count: size, owner: block))
         }
     }
 

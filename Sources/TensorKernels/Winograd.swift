@@ -47,7 +47,7 @@ package enum Winograd {
                                         backend: Gemm.Backend = Gemm.backend) -> Weights {
         // Written straight into the packed matrices, all positions of a row of filters at a time:
         // no full-size copy exists beside the result, and each filter is read once.
-        let matrices = (0..<tile.positions).map { _ in PackedMatrix(zeros: outChannels, columns: inChannels, backend: backend) }
+        let matrices = PackedMatrix.batch(tile.positions, rows: outChannels, columns: inChannels, backend: backend)
         nonisolated(unsafe) let outputs: [UnsafeMutablePointer<Float>?] = matrices.map { $0.storage.pointer }
         weight.withUnsafeBufferPointer { w in
             nonisolated(unsafe) let w = w.baseAddress!
