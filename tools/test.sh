@@ -11,8 +11,9 @@ bash tools/install-system-deps.sh
 swift build --build-tests
 swift test --skip-build
 
-# The model and pipeline parity tests again with each lower instruction set this CPU runs forced
-# (DANET_ISA); the kernel tests above already ran every instruction set on its own.
+# The model and pipeline parity tests (and the .danet model files' bit-for-bit logits) again with
+# each lower instruction set this CPU runs forced (DANET_ISA); the kernel tests above already ran
+# every instruction set on its own.
 lower=$(.build/debug/danet-bench kernels | python3 -c 'import json, sys; k = json.load(sys.stdin); print(" ".join(i for i in k["available"] if i != k["isa"]))')
 for isa in $lower; do
     echo "== parity with DANET_ISA=$isa"
@@ -31,7 +32,8 @@ bash tools/test_library_example.sh
 # The DocC documentation of every library, without warnings, and a doc comment on every public declaration.
 bash tools/check_docs.sh
 
-# The C kernels against the portable ones, natively and for ARM64 under qemu-aarch64.
+# The C kernels against the portable ones, and the CPU feature decision against recorded CPUID/XCR0
+# and HWCAP values, natively and for ARM64 under qemu-aarch64.
 bash tools/test_c_kernels.sh
 
 # The default thread count under taskset and under a cgroup CPU quota.
