@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Full-size parity: real-size DANet-R50 and R101 in both key layouts, built with PyTorch, saved in
-zip and legacy formats, run through `danet infer`, compared with PyTorch.
+zip and legacy formats and converted to a .danet model file, run through `danet infer`, compared
+with PyTorch; the .danet file's logits must also equal the zip checkpoint's, bit for bit.
 
     swift build -c release && .venv/bin/python tools/parity_full.py [--size 385x513] [--threads 2]
 
-Prints, per model and file format, max|diff| and argmax agreement against PyTorch in float64 (the
+Prints, per model and file format (zip, .danet, legacy), max|diff| and argmax agreement against PyTorch in float64 (the
 exact result of the reference) and in float32 (as users run it), next to PyTorch float32's own
 distance from float64: the noise floor that any float32 implementation shares. Pass criteria,
 against the float64 reference: argmax agreement >= 99.99% of pixels and
@@ -95,9 +96,14 @@ def main():
             ref64 = model.double()(x.double())[0]
         drift = (ref32.double() - ref64).abs().max().item()
         drift_agreement = (ref32.argmax(1) == ref64.argmax(1)).double().mean().item()
-        for fmt in ("zip", "legacy"):
-            weights = os.path.join(out, f"{name}.{'pth' if fmt == 'zip' else 'pth.tar'}")
-            torch.save(wrapped, weights, _use_new_zipfile_serialization=fmt == "zip")
+        zip_logits = None
+        for fmt in ("zip", "danet", "legacy"):
+            weights = os.path.join(out, f"{name}.{ {'zip': 'pth', 'danet': 'danet', 'legacy': 'pth.tar'}[fmt] }")
+            if fmt == "danet":
+                subprocess.run([danet, "convert", os.path.join(out, f"{name}.pth"), weights], check=True, capture_output=True)
+                os.remove(os.path.join(out, f"{name}.pth"))
+            else:
+                torch.save(wrapped, weights, _use_new_zipfile_serialization=fmt == "zip")
             result_path = os.path.join(out, f"{name}-{fmt}-out.safetensors")
             start = time.perf_counter()
             subprocess.run([danet, "infer", "--weights", weights, "--input", input_path, "--output", result_path,
@@ -110,6 +116,10 @@ def main():
             agreement = (logits.argmax(1) == ref32.argmax(1)).double().mean().item()
             agreement64 = (logits.argmax(1) == ref64.argmax(1)).double().mean().item()
             ok = agreement64 >= 0.9999 and diff64 <= 1e-3 * scale
+            if fmt == "zip":
+                zip_logits = logits
+            elif fmt == "danet":
+                ok &= bool(torch.equal(logits, zip_logits))
             all_pass &= ok
             print(f"| {name} | {fmt} | {scale:.4g} | {diff64:.3g} ({diff64 / scale:.2g}) | {agreement64 * 100:.4f}% | "
                   f"{diff32:.3g} ({diff32 / scale:.2g}) | {agreement * 100:.4f}% | {drift:.3g} ({drift / scale:.2g}) | "
@@ -121,7 +131,8 @@ def main():
                 memory.append((name, peak_rss_mb([danet, "infer", "--weights", weights, "--input", input_path, "--output",
                                                   result_path, "--threads", str(args.threads)]),
                                peak_rss_mb([sys.executable, "-c", code])))
-            os.remove(weights)
+            if fmt != "zip":
+                os.remove(weights)
     if memory:
         print()
         print("| model | danet infer peak RSS | PyTorch (load_state_dict + forward) peak RSS | ratio |")
