@@ -1,8 +1,9 @@
 // What the CPU offers and what the operating system lets a process use, decided the way MLAS,
 // oneDNN and OpenVINO decide it: CPUID leaves 1 and 7 for the instructions, XGETBV(0) for the
 // register state the OS saves on a context switch (an AVX-512 CPU whose OS does not save ZMM state
-// must not run AVX-512 code), and on ARM64 the kernel's HWCAP bits (read in platform.c). The decoders take recorded
-// register values, so the tests can feed them CPUs and sandboxes this machine is not.
+// must not run AVX-512 code), and on ARM64 the kernel's HWCAP bits (read in platform.c). The
+// decoders take recorded register values, so the tests can feed them CPUs and sandboxes this
+// machine is not.
 #include "CVectorKernels.h"
 
 #include <stdio.h>

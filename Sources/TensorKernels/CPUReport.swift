@@ -50,13 +50,13 @@ package struct CPUReport: Sendable {
         #else
         architecture = "other"
         #endif
-        let brand = String(cString: model)
+        let brand = CPUReport.text(model)
         self.model = !brand.isEmpty ? brand : CPUReport.cpuinfo("model name")
             ?? CPUReport.cpuinfo("CPU part").map { "CPU part \($0), implementer \(CPUReport.cpuinfo("CPU implementer") ?? "?")" }
             ?? "unknown CPU"
         features = CPUReport.names(of: danet_cpu_features())
         self.best = best
-        bestReason = String(cString: reason)
+        bestReason = CPUReport.text(reason)
         selected = CPUKernels.selected.isa
         requested = CPUKernels.requestedISA
         available = CPUKernels.available.map(\.isa)
@@ -88,8 +88,14 @@ package struct CPUReport: Sendable {
     /// A line for stderr when the kernels run below what /proc/cpuinfo advertises and no
     /// `DANET_ISA` asked for that; nil otherwise.
     package var warning: String? {
+        CPUReport.warning(requested: requested, advertised: advertised, selected: selected, reason: bestReason)
+    }
+
+    /// The warning for kernels `selected` where /proc/cpuinfo promises `advertised`, or nil when
+    /// they are not lower or `DANET_ISA` (`requested`) asked for them.
+    static func warning(requested: String?, advertised: CPUKernels.ISA?, selected: CPUKernels.ISA, reason: String) -> String? {
         guard requested == nil, let advertised, advertised.rank > selected.rank else { return nil }
-        return "/proc/cpuinfo lists \(advertised.rawValue), but the \(selected.rawValue) kernels run: \(bestReason) "
+        return "/proc/cpuinfo lists \(advertised.rawValue), but the \(selected.rawValue) kernels run: \(reason) "
             + "(CPUID and XGETBV decide; see `danet info`)"
     }
 
@@ -97,7 +103,12 @@ package struct CPUReport: Sendable {
     static func cpuinfo(_ key: String) -> String? {
         var value = [CChar](repeating: 0, count: 8192)
         guard danet_cpuinfo_value(key, &value, value.count) != 0 else { return nil }
-        return String(cString: value).trimmingSpaces
+        return CPUReport.text(value).trimmingSpaces
+    }
+
+    /// A C buffer's text up to its first NUL.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The set /proc/cpuinfo's words promise.

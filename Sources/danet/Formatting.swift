@@ -1,7 +1,15 @@
 import DANetSupport
+import Foundation
 
 /// Number and table formatting for the CLI's human-readable output.
 enum Format {
+    /// `value` as indented JSON with sorted keys, as `inspect --json` and `info --json` print it.
+    static func prettyJSON<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
     /// 1234567 -> "1,234,567".
     static func grouped(_ value: Int) -> String {
         let digits = String(value.magnitude)

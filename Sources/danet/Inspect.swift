@@ -138,9 +138,7 @@ struct InspectReport: Encodable {
     }
 
     func jsonText() throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        try Format.prettyJSON(self)
     }
 
     func text() -> String {
