@@ -69,7 +69,7 @@ struct Infer: ParsableCommand {
                 + "\(c.classes) classes, layer4 dilations \(c.layer4Dilations.map(String.init).joined(separator: "/")), "
                 + "align_corners \(c.alignCorners)) in \(String(seconds: seconds)) s on \(network.threads ?? DANet.availableThreads) threads "
                 + "(\(Gemm.backendDescription) GEMM, \(CPUKernels.selected.isa.rawValue) kernels) "
-                + "(weights loaded in \(String(seconds: loadSeconds)) s)")
+                + "(weights loaded in \(String(seconds: loadSeconds)) s\(network.isModelFile ? " from a model file" : ""))")
         }
     }
 
