@@ -28,8 +28,8 @@ package struct CPUReport: Sendable {
     package let threads: Int
     /// The GEMM backend, e.g. `blocked/avx512` or `openblas`.
     package let gemm: String
-    /// True when the system OpenBLAS can be loaded.
-    package let openBLASAvailable: Bool
+    /// True when the system OpenBLAS can be loaded. Asked only when read: loading it starts its threads.
+    package var openBLASAvailable: Bool { Gemm.openBLASAvailable }
 
     /// This process's report (read once).
     package static let current = CPUReport()
@@ -64,7 +64,6 @@ package struct CPUReport: Sendable {
         (self.online, self.affinity, self.quota) = (online, affinity, quota)
         threads = Threads.available
         gemm = Gemm.backendDescription
-        openBLASAvailable = Gemm.openBLASAvailable
     }
 
     /// Why the kernels are the ones they are, in one line.
