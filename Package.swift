@@ -63,7 +63,7 @@ let package = Package(
 
         /// Float32 NCHW kernels: products, convolution, Winograd, pooling, resize, softmax; one
         /// thread pool. Package access only: the libraries above are its interface.
-        .target(name: "TensorKernels", dependencies: ["CVectorKernels"]),
+        .target(name: "TensorKernels", dependencies: ["CVectorKernels", "DANetSupport"]),
 
         /// C kernels with one table per instruction set (AVX-512, AVX2+FMA, NEON, portable C), chosen
         /// at run time: the GEMM micro-kernels and blocking, Winograd transforms, softmax; the CPU count

@@ -83,6 +83,10 @@ public struct DANet: Sendable {
         self.threads = threads
     }
 
+    /// True when `checkpoint` is a native model file (written by `writeModelFile(to:)`, of any
+    /// format version), false for any other checkpoint.
+    public static func isModelFile(_ checkpoint: Checkpoint) -> Bool { ModelFile.isModelFile(checkpoint) }
+
     /// The name the bundled model goes by in messages.
     public static let bundledModelName = "default-street-danet.pth"
 

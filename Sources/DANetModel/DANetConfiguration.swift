@@ -55,6 +55,12 @@ public struct DANetConfiguration: Sendable, Equatable {
          "danet.align_corners": String(alignCorners)]
     }
 
+    /// The three layer-4 dilations `metadata` records as "a,b,c", or nil for any other text.
+    static func dilations(recorded text: String) -> [Int]? {
+        let values = text.split(separator: ",").compactMap { Int($0) }
+        return values.count == 3 ? values : nil
+    }
+
     /// Reads the configuration from a checkpoint's state dict, or the one a native model file records.
     /// - Parameters:
     ///   - checkpoint: an opened checkpoint holding a DANet, or a model file.
@@ -97,10 +103,7 @@ public struct DANetConfiguration: Sendable, Equatable {
             throw fail("expected the classifier 'head.conv8.1.weight' (mmseg 'decode_head.conv_seg.weight'), found no such key")
         }
         let dilations = layer4Dilations
-            ?? metadata["danet.layer4_dilations"].flatMap { text in
-                let values = text.split(separator: ",").compactMap { Int($0) }
-                return values.count == 3 ? values : nil
-            }
+            ?? metadata["danet.layer4_dilations"].flatMap(DANetConfiguration.dilations(recorded:))
             ?? (layout == .official ? [4, 8, 16] : [2, 4, 4])
         guard dilations.count == 3, dilations.allSatisfy({ $0 >= 1 }) else {
             throw ModelError(.invalidOption, "expected three positive layer4 dilations, found \(dilations)")

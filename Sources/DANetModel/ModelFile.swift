@@ -55,9 +55,8 @@ enum ModelFile {
         let stem = try value("danet.stem", DANetConfiguration.Stem.init(rawValue:))
         let width = try value("danet.base_width") { Int($0).flatMap { (1...4096).contains($0) && $0 % 2 == 0 ? $0 : nil } }
         let classes = try value("danet.classes") { Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil } }
-        let recorded = try value("danet.layer4_dilations") { text -> [Int]? in
-            let values = text.split(separator: ",").compactMap { Int($0) }
-            return values.count == 3 && values.allSatisfy { (1...1024).contains($0) } ? values : nil
+        let recorded = try value("danet.layer4_dilations") { text in
+            DANetConfiguration.dilations(recorded: text).flatMap { $0.allSatisfy { (1...1024).contains($0) } ? $0 : nil }
         }
         let align = try value("danet.align_corners") { Bool($0) }
         let dilations = layer4Dilations ?? recorded

@@ -1,3 +1,4 @@
+import DANetSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,24 +13,14 @@ import Darwin
 enum Platform {
     /// `count` zeroed floats from calloc, which does not clear memory fresh from the system a
     /// second time; nil when memory runs out.
+    ///
     /// Buffers of 4 MB and more ask for transparent huge pages before they are written: weights
     /// built at load (Winograd transforms, packed panels) are fresh memory, and faulting it in 4 KB
     /// pages was most of the time a checkpoint took to load.
     static func zeroedFloats(_ count: Int) -> UnsafeMutablePointer<Float>? {
         guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else { return nil }
-        adviseHugePages(raw, bytes: count * MemoryLayout<Float>.stride)
+        DANetSupport.Platform.adviseHugePages(raw, bytes: count * MemoryLayout<Float>.stride)
         return raw.bindMemory(to: Float.self, capacity: max(count, 1))
-    }
-
-    /// `MADV_HUGEPAGE` over the whole 2 MB pages inside a buffer of at least 4 MB (Linux).
-    static func adviseHugePages(_ buffer: UnsafeMutableRawPointer, bytes: Int) {
-        #if os(Linux)
-        let huge = 2 << 20
-        guard bytes >= 2 * huge else { return }
-        let start = (Int(bitPattern: buffer) + huge - 1) / huge * huge, end = (Int(bitPattern: buffer) + bytes) / huge * huge
-        guard end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(aligned, end - start, MADV_HUGEPAGE)
-        #endif
     }
 
     static func release(_ floats: UnsafeMutablePointer<Float>) { free(floats) }

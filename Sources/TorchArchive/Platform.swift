@@ -50,31 +50,22 @@ enum Platform {
     /// Gives the pages under a mapped range back to the system (`MADV_DONTNEED`); the map stays
     /// valid and a later read faults them in again from the file.
     static func release(_ base: UnsafeRawPointer, _ range: Range<Int>, mappedCount: Int) {
-        let page = pageSize
-        let start = range.lowerBound / page * page, end = min(mappedCount, (range.upperBound + page - 1) / page * page)
-        guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+        guard let (start, length) = pages(base, range, mappedCount: mappedCount) else { return }
+        _ = madvise(start, length, MADV_DONTNEED)
     }
 
     /// Starts reading a mapped range ahead (`MADV_WILLNEED`), without waiting for it.
     static func adviseWillNeed(_ base: UnsafeRawPointer, _ range: Range<Int>, mappedCount: Int) {
-        let page = pageSize
-        let start = range.lowerBound / page * page, end = min(mappedCount, (range.upperBound + page - 1) / page * page)
-        guard end > start else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_WILLNEED)
+        guard let (start, length) = pages(base, range, mappedCount: mappedCount) else { return }
+        _ = madvise(start, length, MADV_WILLNEED)
     }
 
-    /// Asks for transparent huge pages under a large buffer before it is first written: one page
-    /// fault per 2 MB instead of per 4 KB, which is most of the cost of filling fresh memory.
-    static func adviseHugePages(_ buffer: UnsafeMutableRawPointer, count: Int) {
-        #if os(Linux)
-        let huge = 2 << 20
-        guard count >= 2 * huge else { return }
-        let start = (Int(bitPattern: buffer) + huge - 1) / huge * huge
-        let end = (Int(bitPattern: buffer) + count) / huge * huge
-        guard end > start, let aligned = UnsafeMutableRawPointer(bitPattern: start) else { return }
-        _ = madvise(aligned, end - start, MADV_HUGEPAGE)
-        #endif
+    /// The whole pages under a range of a mapping of `mappedCount` bytes, or nil when there are none.
+    private static func pages(_ base: UnsafeRawPointer, _ range: Range<Int>,
+                              mappedCount: Int) -> (UnsafeMutableRawPointer, Int)? {
+        let page = pageSize
+        let start = range.lowerBound / page * page, end = min(mappedCount, (range.upperBound + page - 1) / page * page)
+        return end > start ? (UnsafeMutableRawPointer(mutating: base + start), end - start) : nil
     }
 
     static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))

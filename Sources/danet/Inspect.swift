@@ -119,7 +119,7 @@ struct InspectReport: Encodable {
         globals = checkpoint.globals
         verdict = checkpoint.verdict.line
         clean = checkpoint.verdict.isClean
-        model = checkpoint.metadata["format"] == "danet" ? InspectReport.summary(checkpoint) : nil
+        model = DANet.isModelFile(checkpoint) ? InspectReport.summary(checkpoint) : nil
     }
 
     static func summary(_ checkpoint: Checkpoint) -> ModelSummary {

@@ -1,3 +1,5 @@
+import DANetSupport
+
 extension StoredTensor {
     /// The tensor's elements in C order, in its own dtype, little-endian.
     /// - Throws: `ArchiveError` if the storage bytes cannot be produced.
@@ -10,7 +12,7 @@ extension StoredTensor {
                     initialized = 0
                     return
                 }
-                Platform.adviseHugePages(UnsafeMutableRawPointer(out), count: byteCount)
+                DANetSupport.Platform.adviseHugePages(UnsafeMutableRawPointer(out), bytes: byteCount)
                 if isContiguous {
                     UnsafeMutableRawPointer(out).copyMemory(from: base + storageOffset * size, byteCount: byteCount)
                 } else {
@@ -112,7 +114,7 @@ extension StoredTensor {
     static func convert(_ source: UnsafeRawPointer?, count: Int, from dtype: DType) -> [Float] {
         guard let source, count > 0 else { return [] }
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in
-            Platform.adviseHugePages(UnsafeMutableRawPointer(out.baseAddress!), count: count * 4)
+            DANetSupport.Platform.adviseHugePages(UnsafeMutableRawPointer(out.baseAddress!), bytes: count * 4)
             func each<T>(_: T.Type, _ transform: (T) -> Float) {
                 for i in 0..<count { out[i] = transform(source.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
             }
