@@ -57,8 +57,12 @@ static void say(char *why, size_t size, const char *text) {
 DanetISA danet_x86_best_isa(unsigned f, char *why, size_t size) {
     const unsigned avx2 = DANET_CPU_AVX | DANET_CPU_AVX2 | DANET_CPU_FMA | DANET_CPU_OS_YMM;
     const int has_avx2 = (f & avx2) == avx2, has_avx512 = has_avx2 && (f & DANET_CPU_AVX512F) && (f & DANET_CPU_OS_ZMM);
+    if (has_avx512 && (f & DANET_CPU_AVX512_BF16) && (f & DANET_CPU_AVX512BW)) {
+        say(why, size, "AVX-512F, BW and AVX512_BF16, with ZMM and opmask state saved by the OS");
+        return DANET_ISA_AVX512_BF16;
+    }
     if (has_avx512) {
-        say(why, size, "AVX-512F, with ZMM and opmask state saved by the OS");
+        say(why, size, "AVX-512F, with ZMM and opmask state saved by the OS; no AVX512_BF16 (CPUID.(7,1):EAX bit 5) with AVX512BW");
         return DANET_ISA_AVX512;
     }
     // What is missing: for AVX2 when the CPU cannot run it, else for AVX-512.
@@ -80,8 +84,13 @@ DanetISA danet_x86_best_isa(unsigned f, char *why, size_t size) {
 }
 
 DanetISA danet_arm_best_isa(unsigned f, char *why, size_t size) {
+    if (f & DANET_CPU_ARM_BF16) {
+        say(why, size, "Advanced SIMD and BF16 (HWCAP2_BF16)");
+        return DANET_ISA_NEON_BF16;
+    }
     // Advanced SIMD is part of ARMv8-A; HWCAP_ASIMD only confirms it.
-    say(why, size, f & DANET_CPU_NEON ? "Advanced SIMD (HWCAP_ASIMD)" : "Advanced SIMD (part of every ARM64 CPU)");
+    say(why, size, f & DANET_CPU_NEON ? "Advanced SIMD (HWCAP_ASIMD); no BF16 (HWCAP2_BF16)"
+                                      : "Advanced SIMD (part of every ARM64 CPU); no BF16 (HWCAP2_BF16)");
     return DANET_ISA_NEON;
 }
 

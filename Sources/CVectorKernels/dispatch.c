@@ -9,9 +9,11 @@ extern const DanetKernels danet_kernels_generic;
 #if defined(__x86_64__)
 extern const DanetKernels danet_kernels_avx2;
 extern const DanetKernels danet_kernels_avx512;
+extern const DanetKernels danet_kernels_avx512bf16;
 #endif
 #if defined(__aarch64__)
 extern const DanetKernels danet_kernels_neon;
+extern const DanetKernels danet_kernels_neonbf16;
 #endif
 
 int danet_isa_supported(DanetISA isa) {
@@ -22,11 +24,15 @@ int danet_isa_supported(DanetISA isa) {
     case DANET_ISA_AVX2:
         return danet_best_isa(NULL, 0) != DANET_ISA_GENERIC;
     case DANET_ISA_AVX512:
-        return danet_best_isa(NULL, 0) == DANET_ISA_AVX512;
+        return danet_best_isa(NULL, 0) >= DANET_ISA_AVX512;
+    case DANET_ISA_AVX512_BF16:
+        return danet_best_isa(NULL, 0) == DANET_ISA_AVX512_BF16;
 #endif
 #if defined(__aarch64__)
     case DANET_ISA_NEON:
         return 1;
+    case DANET_ISA_NEON_BF16:
+        return danet_best_isa(NULL, 0) == DANET_ISA_NEON_BF16;
 #endif
     default:
         return 0;
@@ -41,10 +47,14 @@ const DanetKernels *danet_kernels(DanetISA isa) {
         return &danet_kernels_avx2;
     case DANET_ISA_AVX512:
         return &danet_kernels_avx512;
+    case DANET_ISA_AVX512_BF16:
+        return &danet_kernels_avx512bf16;
 #endif
 #if defined(__aarch64__)
     case DANET_ISA_NEON:
         return &danet_kernels_neon;
+    case DANET_ISA_NEON_BF16:
+        return &danet_kernels_neonbf16;
 #endif
     default:
         return &danet_kernels_generic;
@@ -54,15 +64,15 @@ const DanetKernels *danet_kernels(DanetISA isa) {
 // From the best to the generic one, on this architecture.
 static const DanetISA preference[] = {
 #if defined(__x86_64__)
-    DANET_ISA_AVX512, DANET_ISA_AVX2,
+    DANET_ISA_AVX512_BF16, DANET_ISA_AVX512, DANET_ISA_AVX2,
 #endif
 #if defined(__aarch64__)
-    DANET_ISA_NEON,
+    DANET_ISA_NEON_BF16, DANET_ISA_NEON,
 #endif
     DANET_ISA_GENERIC,
 };
 
-static const char *const isa_names[DANET_ISA_COUNT] = {"generic", "avx2", "avx512", "neon"};
+static const char *const isa_names[DANET_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "avx512bf16", "neonbf16"};
 
 const DanetKernels *danet_kernels_selected(const char **requested) {
     const char *cap = getenv("DANET_ISA");

@@ -1,6 +1,6 @@
 // AVX-512 kernels: a 6 x 64 GEMM register tile in 24 zmm accumulators (4 loads of B and 6
 // broadcasts of A per step), edges handled with masked loads and stores; the row transforms and
-// the softmax vectorised 16 lanes wide.
+// the softmax vectorised 16 lanes wide. Two tables: without and with the AVX512_BF16 products.
 #if defined(__x86_64__)
 #include "CVectorKernels.h"
 
@@ -18,40 +18,13 @@ static inline __mmask16 column_mask(long cols, int v) {
     return (__mmask16)(left >= 16 ? 0xFFFF : left <= 0 ? 0 : (1u << left) - 1);
 }
 
-static void micro_kernel(long kc, const float *ap, const float *bp, float alpha, float beta,
-                         float *c, long ldc, long mr, long nr, const DanetEpilogue *epilogue) {
-    __m512 acc[MR][NV];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < MR; i++)
-#pragma clang loop unroll(full)
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
-    // The tile of C is read at the end (beta or a residual): fetch it while the sums run.
-    if (beta != 0 || epilogue) {
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++)
-#pragma clang loop unroll(full)
-            for (int v = 0; v < NV; v++) _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);
-    }
-    if (epilogue && epilogue->residual) {
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++)
-#pragma clang loop unroll(full)
-            for (int v = 0; v < NV; v++)
-                _mm_prefetch((const char *)(epilogue->residual + i * epilogue->residual_ld + 16 * v), _MM_HINT_T0);
-    }
-    for (long p = 0; p < kc; p++) {
-        __m512 bv[NV];
-#pragma clang loop unroll(full)
-        for (int v = 0; v < NV; v++) bv[v] = _mm512_load_ps(bp + 16 * v);
-#pragma clang loop unroll(full)
-        for (int i = 0; i < MR; i++) {
-            __m512 a = _mm512_set1_ps(ap[i]);
-#pragma clang loop unroll(full)
-            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(a, bv[v], acc[i][v]);
-        }
-        ap += MR;
-        bp += NR;
-    }
+#define KERNEL(name) name##_avx512
+#include "internal/row_kernels.h"
+
+// Stores a finished register tile: C = alpha * acc + beta * C, then the epilogue, masked at the
+// right edge and cut at the bottom.
+static inline __attribute__((always_inline)) void store_tile(__m512 acc[MR][NV], float alpha, float beta, float *c,
+                                                              long ldc, long mr, long nr, const DanetEpilogue *epilogue) {
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma clang loop unroll(full)
     for (int i = 0; i < MR; i++) {
@@ -73,12 +46,156 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
     }
 }
 
-#define KERNEL(name) name##_avx512
-#include "internal/row_kernels.h"
+// The tile of C is read at the end (beta or a residual): fetch it while the sums run.
+static inline __attribute__((always_inline)) void prefetch_tile(float beta, const float *c, long ldc,
+                                                                 const DanetEpilogue *epilogue) {
+    if (beta != 0 || epilogue) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < NV; v++) _mm_prefetch((const char *)(c + i * ldc + 16 * v), _MM_HINT_T0);
+    }
+    if (epilogue && epilogue->residual) {
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+            for (int v = 0; v < NV; v++)
+                _mm_prefetch((const char *)(epilogue->residual + i * epilogue->residual_ld + 16 * v), _MM_HINT_T0);
+    }
+}
+
+static void micro_kernel(long kc, const float *ap, const float *bp, float alpha, float beta,
+                         float *c, long ldc, long mr, long nr, const DanetEpilogue *epilogue) {
+    __m512 acc[MR][NV];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    prefetch_tile(beta, c, ldc, epilogue);
+    for (long p = 0; p < kc; p++) {
+        __m512 bv[NV];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) bv[v] = _mm512_load_ps(bp + 16 * v);
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++) {
+            __m512 a = _mm512_set1_ps(ap[i]);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(a, bv[v], acc[i][v]);
+        }
+        ap += MR;
+        bp += NR;
+    }
+    store_tile(acc, alpha, beta, c, ldc, mr, nr, epilogue);
+}
+
+// bf16 activations for the bf16 products, rounded with integer operations exactly as
+// danet_bf16_from_float rounds (vcvtne2ps2bf16 would do the same work with other edge cases), and
+// interleaved in pairs of depths: the high half of each 32-bit lane is row 2q + 1's value, the low
+// half row 2q's.
+static inline __m512i bf16_high_halves(__m512i bits) {
+    const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)),
+                                             _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1)));
+    const __m512i magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7F800000));
+    const __mmask16 tiny = _mm512_testn_epi32_mask(bits, _mm512_set1_epi32(0x7F800000));
+    __m512i result = _mm512_mask_or_epi32(rounded, nan, bits, _mm512_set1_epi32(0x00400000));
+    result = _mm512_mask_and_epi32(result, tiny, bits, _mm512_set1_epi32((int)0x80000000u));
+    return _mm512_and_si512(result, _mm512_set1_epi32((int)0xFFFF0000u));
+}
+
+static void pack_b_bf16_vector(long kc, long nc, long nr, const float *b, long b_row, long b_col, uint16_t *out) {
+    if (b_col != 1) {
+        KERNEL(pack_b_bf16)(kc, nc, nr, b, b_row, b_col, out);
+        return;
+    }
+    const long depth = (kc + 1) / 2 * 2;
+    for (long j = 0; j < nc; j += nr) {
+        const long cols = nc - j < nr ? nc - j : nr;
+        for (long q = 0; q < depth; q += 2) {
+            const float *r0 = b + q * b_row + j, *r1 = r0 + b_row;
+            uint16_t *o = out + q * nr;
+            for (long s = 0; s < nr; s += 16) {
+                const __mmask16 mask = column_mask(cols - s, 0);
+                const __m512i low = bf16_high_halves(_mm512_castps_si512(_mm512_maskz_loadu_ps(mask, r0 + s)));
+                const __m512i high = q + 1 < kc ? bf16_high_halves(_mm512_castps_si512(_mm512_maskz_loadu_ps(mask, r1 + s)))
+                                                : _mm512_setzero_si512();
+                _mm512_storeu_si512((void *)(o + 2 * s), _mm512_or_si512(high, _mm512_srli_epi32(low, 16)));
+            }
+        }
+        out += depth * nr;
+    }
+}
 
 #pragma clang attribute pop
 
+// The activations' packing for the bf16 products with the conversion instruction: vcvtne2ps2bf16
+// rounds two rows of 16 as danet_bf16_from_float does (nearest even, NaN quietened, denormals to
+// signed zero; the bf16 tests hold it to that bit for bit), and one word permutation interleaves
+// them into pairs. A third of the work of the integer rounding above.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pack_b_bf16_convert(
+    long kc, long nc, long nr, const float *b, long b_row, long b_col, uint16_t *out) {
+    if (b_col != 1) {
+        KERNEL(pack_b_bf16)(kc, nc, nr, b, b_row, b_col, out);
+        return;
+    }
+    // Word 2i of the result is row 2q's column i (the low half of the conversion), word 2i + 1
+    // row 2q + 1's (the high half).
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const long depth = (kc + 1) / 2 * 2;
+    for (long j = 0; j < nc; j += nr) {
+        const long cols = nc - j < nr ? nc - j : nr;
+        for (long q = 0; q < depth; q += 2) {
+            const float *r0 = b + q * b_row + j, *r1 = r0 + b_row;
+            uint16_t *o = out + q * nr;
+            for (long s = 0; s < nr; s += 16) {
+                const __mmask16 mask = column_mask(cols - s, 0);
+                const __m512 low = _mm512_maskz_loadu_ps(mask, r0 + s);
+                const __m512 high = q + 1 < kc ? _mm512_maskz_loadu_ps(mask, r1 + s) : _mm512_setzero_ps();
+                const __m512i pairs = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(high, low));
+                _mm512_storeu_si512((void *)(o + 2 * s), pairs);
+            }
+        }
+        out += depth * nr;
+    }
+}
+
+// The bf16 products: per pair of depths, 4 loads of B (64 columns, a pair each) and 6 broadcasts
+// of A's pairs into 24 vdpbf16ps, twice the multiply-adds of an f32 step.
+__attribute__((target("avx512f,avx512bf16"))) static void micro_kernel_bf16(
+    long depth, const uint16_t *ap, const uint16_t *bp, float alpha, float beta, float *c, long ldc, long mr, long nr,
+    const DanetEpilogue *epilogue) {
+    __m512 acc[MR][NV];
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    prefetch_tile(beta, c, ldc, epilogue);
+    for (long p = 0; p < depth; p += 2) {
+        __m512bh bv[NV];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_load_si512((const void *)(bp + 32 * v));
+#pragma clang loop unroll(full)
+        for (int i = 0; i < MR; i++) {
+            int pair;
+            memcpy(&pair, ap + 2 * i, sizeof pair);
+            const __m512bh a = (__m512bh)_mm512_set1_epi32(pair);
+#pragma clang loop unroll(full)
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_dpbf16_ps(acc[i][v], a, bv[v]);
+        }
+        ap += 2 * MR;
+        bp += 2 * NR;
+    }
+    store_tile(acc, alpha, beta, c, ldc, mr, nr, epilogue);
+}
+
+
 // A deep kc: the C tile is loaded and stored once per kc, and the 128 KB panel of B it takes is
 // swept from L2 at full speed on the cores that have AVX-512. mc and nc are whole numbers of panels.
-const DanetKernels danet_kernels_avx512 = KERNEL_TABLE(DANET_ISA_AVX512, "avx512", NR, 512, (256 / MR) * MR, (2048 / NR) * NR);
+const DanetKernels danet_kernels_avx512 =
+    KERNEL_TABLE(DANET_ISA_AVX512, "avx512", NR, 512, (256 / MR) * MR, (2048 / NR) * NR, NULL, pack_b_bf16_vector);
+// The same with the bf16 products, for the CPUs with AVX512_BF16 (AMD Zen 4 and later, Intel Cooper
+// Lake and Sapphire Rapids and later).
+const DanetKernels danet_kernels_avx512bf16 =
+    KERNEL_TABLE(DANET_ISA_AVX512_BF16, "avx512bf16", NR, 512, (256 / MR) * MR, (2048 / NR) * NR, micro_kernel_bf16, pack_b_bf16_convert);
 #endif

@@ -93,6 +93,65 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
 #define KERNEL(name) name##_neon
 #include "internal/row_kernels.h"
 
+// The bf16 products (Armv8.6 BF16: Graviton 3 and 4, Neoverse V1 and V2, Apple M2 and later): the
+// same 6 x 16 tile, each step a pair of depths, each B register 4 columns of pairs, and BFDOT by
+// lane adding a row's pair of products to 4 columns at once. Only this function may use BF16
+// instructions; the table is chosen at run time from HWCAP2.
+#define BFDOT_ROW_Q(i, av, lane)                           \
+    c##i##0 = vbfdotq_laneq_f32(c##i##0, b0, av, lane);    \
+    c##i##1 = vbfdotq_laneq_f32(c##i##1, b1, av, lane);    \
+    c##i##2 = vbfdotq_laneq_f32(c##i##2, b2, av, lane);    \
+    c##i##3 = vbfdotq_laneq_f32(c##i##3, b3, av, lane)
+#define BFDOT_ROW_D(i, av, lane)                           \
+    c##i##0 = vbfdotq_lane_f32(c##i##0, b0, av, lane);     \
+    c##i##1 = vbfdotq_lane_f32(c##i##1, b1, av, lane);     \
+    c##i##2 = vbfdotq_lane_f32(c##i##2, b2, av, lane);     \
+    c##i##3 = vbfdotq_lane_f32(c##i##3, b3, av, lane)
+
+__attribute__((target("arch=armv8.2-a+bf16"))) static void micro_kernel_bf16(long depth, const uint16_t *ap, const uint16_t *bp,
+                                                               float alpha, float beta, float *c, long ldc, long mr,
+                                                               long nr, const DanetEpilogue *epilogue) {
+    ZERO_ROW(0);
+    ZERO_ROW(1);
+    ZERO_ROW(2);
+    ZERO_ROW(3);
+    ZERO_ROW(4);
+    ZERO_ROW(5);
+    for (long p = 0; p < depth; p += 2) {
+        const bfloat16x8_t b0 = vreinterpretq_bf16_u16(vld1q_u16(bp)), b1 = vreinterpretq_bf16_u16(vld1q_u16(bp + 8));
+        const bfloat16x8_t b2 = vreinterpretq_bf16_u16(vld1q_u16(bp + 16)), b3 = vreinterpretq_bf16_u16(vld1q_u16(bp + 24));
+        const bfloat16x8_t a0123 = vreinterpretq_bf16_u16(vld1q_u16(ap));
+        const bfloat16x4_t a45 = vreinterpret_bf16_u16(vld1_u16(ap + 8));
+        BFDOT_ROW_Q(0, a0123, 0);
+        BFDOT_ROW_Q(1, a0123, 1);
+        BFDOT_ROW_Q(2, a0123, 2);
+        BFDOT_ROW_Q(3, a0123, 3);
+        BFDOT_ROW_D(4, a45, 0);
+        BFDOT_ROW_D(5, a45, 1);
+        ap += 2 * MR;
+        bp += 2 * NR;
+    }
+    if (mr == MR && nr == NR) {
+        STORE_ROW(0);
+        STORE_ROW(1);
+        STORE_ROW(2);
+        STORE_ROW(3);
+        STORE_ROW(4);
+        STORE_ROW(5);
+        return;
+    }
+    float tile[MR * NR];
+    SPILL_ROW(0);
+    SPILL_ROW(1);
+    SPILL_ROW(2);
+    SPILL_ROW(3);
+    SPILL_ROW(4);
+    SPILL_ROW(5);
+    store_tile_scalar(tile, NR, alpha, beta, c, ldc, mr, nr, epilogue);
+}
+
 // kc = 256 keeps a 16 KB panel of B in a 64 KB L1 (Neoverse, Apple) with room for the A panel.
-const DanetKernels danet_kernels_neon = KERNEL_TABLE(DANET_ISA_NEON, "neon", NR, 256, 120, 4080);
+const DanetKernels danet_kernels_neon = KERNEL_TABLE(DANET_ISA_NEON, "neon", NR, 256, 120, 4080, NULL, KERNEL(pack_b_bf16));
+const DanetKernels danet_kernels_neonbf16 =
+    KERNEL_TABLE(DANET_ISA_NEON_BF16, "neonbf16", NR, 256, 120, 4080, micro_kernel_bf16, KERNEL(pack_b_bf16));
 #endif

@@ -26,6 +26,10 @@ public struct DANet: Sendable {
     /// True when the model was read from a native model file (`writeModelFile(to:)`), false when
     /// it was built from a checkpoint.
     public let isModelFile: Bool
+    /// The arithmetic of the products that run (see `Precision`).
+    public let precision: Precision
+    /// Why `precision` is not what was asked for (one line), or nil when it is.
+    public let precisionNote: String?
     let backbone: DilatedResNet
     let head: DANetHead
 
@@ -51,27 +55,49 @@ public struct DANet: Sendable {
     ///   - layer4Dilations: layer 4's dilations, which weights cannot show (default: the layout's,
     ///     or what `danet convert` recorded).
     ///   - alignCorners: how logits are upsampled (default likewise).
+    ///   - precision: the products' arithmetic (nil: f32, or bf16 for a model file written in bf16).
+    ///     bf16 runs where the CPU has bf16 products; elsewhere f32 runs and `precisionNote` says why.
     ///   - threads: threads for loading and for every run of this model (nil: all available).
     /// - Throws: `ArchiveError` for an unreadable file, `WeightError` for weights of the wrong
     ///   shape, missing or left over, `ModelError` for weights that are not a DANet or a model file
     ///   of another format version.
-    public init(contentsOf url: URL, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, threads: Int? = nil) throws {
+    public init(contentsOf url: URL, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, precision: Precision? = nil,
+                threads: Int? = nil) throws {
         try self.init(checkpoint: try Checkpoint(contentsOf: url), layer4Dilations: layer4Dilations,
-                      alignCorners: alignCorners, threads: threads)
+                      alignCorners: alignCorners, precision: precision, threads: threads)
     }
 
-    /// Builds the model from an opened checkpoint; see `init(contentsOf:layer4Dilations:alignCorners:threads:)`.
-    public init(checkpoint: Checkpoint, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, threads: Int? = nil) throws {
+    /// Builds the model from an opened checkpoint; see
+    /// `init(contentsOf:layer4Dilations:alignCorners:precision:threads:)`.
+    public init(checkpoint: Checkpoint, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, precision: Precision? = nil,
+                threads: Int? = nil) throws {
+        let asked = precision ?? (ModelFile.isModelFile(checkpoint) ? ModelFile.precision(checkpoint) : .f32)
+        let (running, note) = Precision.resolve(asked)
+        try self.init(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners, building: running,
+                      note: note, threads: threads)
+    }
+
+    /// A model built in `precision` whatever this CPU runs, to be written as a model file (`danet
+    /// convert`), not run: bf16 layers on a CPU without bf16 products would stop the process.
+    package static func forModelFile(checkpoint: Checkpoint, layer4Dilations: [Int]?, alignCorners: Bool?, precision: Precision,
+                                     threads: Int?) throws -> DANet {
+        try DANet(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners, building: precision,
+                  note: nil, threads: threads)
+    }
+
+    private init(checkpoint: Checkpoint, layer4Dilations: [Int]?, alignCorners: Bool?, building running: Precision, note: String?,
+                 threads: Int?) throws {
         let source: LayerSource, config: DANetConfiguration
-        if ModelFile.isModelFile(checkpoint) {
+        let isModelFile = ModelFile.isModelFile(checkpoint)
+        if isModelFile {
             config = try ModelFile.configuration(checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners)
             source = LayerSource(store: try WeightStore(try checkpoint.stateDict(stripPrefix: nil), file: checkpoint.path),
-                                 isPrepared: true)
+                                 isPrepared: true, precision: running)
         } else {
             let (store, layout) = try DANetWeights.open(checkpoint)
             config = try DANetConfiguration.detect(store, layout: layout, metadata: checkpoint.metadata,
                                                    layer4Dilations: layer4Dilations, alignCorners: alignCorners)
-            source = LayerSource(store: store, isPrepared: false)
+            source = LayerSource(store: store, isPrepared: false, precision: running)
         }
         (backbone, head) = try Threads.with(threads) {
             (try DilatedResNet(source, config), try DANetHead(source, config))
@@ -79,7 +105,9 @@ public struct DANet: Sendable {
         try source.store.finish(model: source.isPrepared ? "DANet model file" : "DANet",
                                 ignoring: source.isPrepared ? { _ in false } : DANetWeights.isIgnorable)
         configuration = config
-        isModelFile = source.isPrepared
+        self.isModelFile = isModelFile
+        self.precision = running
+        precisionNote = note
         self.threads = threads
     }
 
@@ -93,10 +121,12 @@ public struct DANet: Sendable {
     /// The small street-scene model built into the library (a DANet-R50 of base width 8, six
     /// classes: road, building, vegetation, sky, car, person; `DatasetPreset.street`), trained on
     /// synthetic 128 x 256 scenes. It needs no file, so examples and tests run anywhere.
-    /// - Parameters: as `init(contentsOf:layer4Dilations:alignCorners:threads:)`.
+    /// - Parameters: as `init(contentsOf:layer4Dilations:alignCorners:precision:threads:)`.
     /// - Throws: as `init(checkpoint:)`, which it never should for the bytes it was built with.
-    public static func bundled(layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, threads: Int? = nil) throws -> DANet {
-        try DANet(checkpoint: try bundledCheckpoint(), layer4Dilations: layer4Dilations, alignCorners: alignCorners, threads: threads)
+    public static func bundled(layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, precision: Precision? = nil,
+                               threads: Int? = nil) throws -> DANet {
+        try DANet(checkpoint: try bundledCheckpoint(), layer4Dilations: layer4Dilations, alignCorners: alignCorners,
+                  precision: precision, threads: threads)
     }
 
     /// The bundled model's checkpoint, read from the library's own bytes.

@@ -47,6 +47,8 @@ struct LayerSource {
     let store: WeightStore
     /// True for a model file: layers take their prepared tensors in place.
     let isPrepared: Bool
+    /// The products' arithmetic (what runs, not what was asked for).
+    let precision: Precision
 }
 
 /// A convolution with its batch norm folded in (`nn.Conv2d` followed by `nn.BatchNorm2d` in eval mode).
@@ -67,9 +69,11 @@ struct Conv2d {
     /// `winogradTile` is used when Winograd applies to the geometry.
     init(_ source: LayerSource, conv: String, batchNorm: String?, geometry g: ConvGeometry, convBias: Bool = false,
          winogradTile: Winograd.Tile = .f2x2) throws {
+        let tile = Winograd.applies(to: g) ? BF16Layers.tile(source.precision, default: winogradTile) : nil
+        let element = BF16Layers.element(source.precision)
         if source.isPrepared {
             self = try Conv2d(prepared: source.store, name: conv, geometry: g, hasBias: convBias || batchNorm != nil,
-                              winogradTile: winogradTile)
+                              winogradTile: winogradTile, element: element)
             return
         }
         let store = source.store
@@ -102,12 +106,13 @@ struct Conv2d {
         }
         self.geometry = g
         self.bias = bias
-        if Winograd.applies(to: g) {
-            winograd = Winograd.transformWeights(weight, outChannels: g.outChannels, inChannels: g.inChannels, tile: winogradTile)
+        if let tile {
+            winograd = Winograd.transformWeights(weight, outChannels: g.outChannels, inChannels: g.inChannels, tile: tile,
+                                                 element: element)
             self.weight = nil
         } else {
             winograd = nil
-            self.weight = PackedMatrix(rows: g.outChannels, columns: g.patchSize, values: weight)
+            self.weight = PackedMatrix(rows: g.outChannels, columns: g.patchSize, values: weight, element: element)
         }
     }
 

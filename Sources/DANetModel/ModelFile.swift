@@ -11,18 +11,22 @@ import TorchArchive
 /// 512: the same on every instruction set), and 3x3 stride-1 convolutions hold their Winograd
 /// transforms. Per convolution `NAME` (the checkpoint's key, e.g. `pretrained.layer1.0.conv2`):
 /// - `NAME.panels`, F32 `[P]`: the packed (out x in·k·k) matrix, P floats (rows padded to panels);
-/// - or `NAME.winograd`, F32 `[16 or 36, P]`: one packed (out x in) matrix per tile position, the
-///   first dimension giving the tile, F(2x2, 3x3) or F(4x4, 3x3);
+///   or BF16 `[P']` in a bf16 file: the same matrix in bf16 pair panels (depth padded to even);
+/// - or `NAME.winograd`, F32 `[16 or 36, P]` (or BF16 `[16 or 36, P']`): one packed (out x in)
+///   matrix per tile position, the first dimension giving the tile, F(2x2, 3x3) or F(4x4, 3x3);
 /// - `NAME.bias`, F32 `[out]`: the folded bias.
 /// Plus `head.sa.gamma` and `head.sc.gamma` `[1]`. The data starts on a 64-byte boundary.
-/// `__metadata__` holds `format` = `danet`, `danet.format_version`, `danet.packing`, and the
-/// configuration (`danet.layout`, `danet.depth`, `danet.stem`, `danet.base_width`, `danet.classes`,
+/// `__metadata__` holds `format` = `danet`, `danet.format_version` (1: f32 weights only; 2: bf16
+/// weights), `danet.packing`, `danet.precision`, and the configuration
+/// (`danet.layout`, `danet.depth`, `danet.stem`, `danet.base_width`, `danet.classes`,
 /// `danet.layer4_dilations`, `danet.align_corners`).
 enum ModelFile {
     /// The `format` value of the metadata.
     static let formatName = "danet"
-    /// Raised when the layout of the tensors or their meaning changes; a reader takes only its own.
-    static let formatVersion = 1
+    /// Raised when the layout of the tensors or their meaning changes; a reader takes only the
+    /// versions it knows. Version 2 added bf16 weights; f32 files are still written as version 1,
+    /// which every earlier reader takes.
+    static func formatVersion(_ precision: Precision) -> Int { precision == .bf16 ? 2 : 1 }
     /// The panel layout the weights are packed in.
     static let packing = "panels-mr\(DANET_GEMM_MR)-kc\(DANET_GEMM_KC)"
 
@@ -37,9 +41,13 @@ enum ModelFile {
         let meta = checkpoint.metadata, file = checkpoint.path
         func fail(_ message: String) -> ModelError { ModelError(.unrecognized, file: file, message) }
         let version = meta["danet.format_version"] ?? "none"
-        guard version == String(formatVersion) else {
-            throw fail("expected a danet model file of format version \(formatVersion), found version \(version): "
+        guard Precision.allCases.contains(where: { String(formatVersion($0)) == version }) else {
+            throw fail("expected a danet model file of format version 1 or 2, found version \(version): "
                 + "it was written by another danet; convert the checkpoint again with this one")
+        }
+        let precision = meta["danet.precision"] ?? Precision.f32.rawValue
+        guard let stored = Precision(rawValue: precision), String(formatVersion(stored)) == version else {
+            throw fail("expected precision f32 (format version 1) or bf16 (version 2), found '\(precision)' in version \(version)")
         }
         guard meta["danet.packing"] == packing else {
             throw fail("expected weights packed as \(packing), found \(meta["danet.packing"] ?? "no packing recorded")")
@@ -67,11 +75,17 @@ enum ModelFile {
                                   layer4Dilations: dilations, alignCorners: alignCorners ?? align)
     }
 
+    /// The precision a model file's weights were written in (`danet.precision`; f32 when absent).
+    static func precision(_ checkpoint: Checkpoint) -> Precision {
+        checkpoint.metadata["danet.precision"].flatMap(Precision.init(rawValue:)) ?? .f32
+    }
+
     /// The metadata a model file of `configuration` carries.
-    static func metadata(_ configuration: DANetConfiguration, source: String?) -> [String: String] {
+    static func metadata(_ configuration: DANetConfiguration, source: String?, precision: Precision) -> [String: String] {
         var metadata = configuration.metadata
         metadata["format"] = formatName
-        metadata["danet.format_version"] = String(formatVersion)
+        metadata["danet.format_version"] = String(formatVersion(precision))
+        metadata["danet.precision"] = precision.rawValue
         metadata["danet.packing"] = packing
         metadata["danet.base_width"] = String(configuration.baseWidth)
         if let source { metadata["danet.source"] = source }
@@ -106,43 +120,50 @@ enum ModelFile {
 }
 
 extension Conv2d {
-    /// Reads a convolution prepared by `modelFileItems()`.
-    init(prepared store: WeightStore, name: String, geometry g: ConvGeometry, hasBias: Bool, winogradTile: Winograd.Tile) throws {
+    /// Reads a convolution prepared by `modelFileItems()`, its weights as `element` (used in place
+    /// when stored so, else converted).
+    init(prepared store: WeightStore, name: String, geometry g: ConvGeometry, hasBias: Bool, winogradTile: Winograd.Tile,
+         element: PackedMatrix.Element) throws {
         self.name = name
         geometry = g
         bias = hasBias ? try ModelFile.floats(try store.tensor(name + ".bias", shape: [g.outChannels]), name: name + ".bias",
                                               file: store.file).array : nil
+        let (rows, columns) = Winograd.applies(to: g) ? (g.outChannels, g.inChannels) : (g.outChannels, g.patchSize)
+        let strides = [PackedMatrix.Element.float32, .bfloat16].map { PackedMatrix.panelCount(rows: rows, columns: columns, element: $0) }
         if Winograd.applies(to: g) {
-            let stride = PackedMatrix.panelCount(rows: g.outChannels, columns: g.inChannels)
             let tiles = [winogradTile] + Winograd.Tile.allCases.filter { $0 != winogradTile }
-            let tensor = try store.tensor(name + ".winograd", shape: [winogradTile.positions, stride],
-                                          alternatives: tiles.map { [$0.positions, stride] })
+            let tensor = try store.tensor(name + ".winograd", shape: [winogradTile.positions, strides[0]],
+                                          alternatives: tiles.flatMap { tile in strides.map { [tile.positions, $0] } })
             let tile = tiles.first { $0.positions == tensor.shape[0] }!
-            let floats = try ModelFile.floats(tensor, name: name + ".winograd", file: store.file)
+            let (stored, bytes) = try ModelFile.panels(tensor, name: name + ".winograd", file: store.file, elements: tensor.shape[1])
+            let stride = tensor.shape[1] * (stored == .float32 ? 4 : 2)
             winograd = Winograd.Weights(tile: tile, matrices: (0..<tile.positions).map {
-                PackedMatrix(rows: g.outChannels, columns: g.inChannels, panels: floats.pointer + $0 * stride, owner: floats.owner)
+                PackedMatrix(rows: rows, columns: columns, panels: bytes.pointer + $0 * stride, stored: stored, owner: bytes.owner,
+                             element: element)
             })
             weight = nil
         } else {
-            let stride = PackedMatrix.panelCount(rows: g.outChannels, columns: g.patchSize)
-            let floats = try ModelFile.floats(try store.tensor(name + ".panels", shape: [stride]), name: name + ".panels", file: store.file)
-            weight = PackedMatrix(rows: g.outChannels, columns: g.patchSize, panels: floats.pointer, owner: floats.owner)
+            let tensor = try store.tensor(name + ".panels", shape: [strides[0]], alternatives: strides.map { [$0] })
+            let (stored, bytes) = try ModelFile.panels(tensor, name: name + ".panels", file: store.file, elements: tensor.shape[0])
+            weight = PackedMatrix(rows: rows, columns: columns, panels: bytes.pointer, stored: stored, owner: bytes.owner, element: element)
             winograd = nil
         }
     }
 
-    /// The tensors a model file holds for this convolution.
-    func modelFileItems() -> [SafetensorsWriter.Item] {
+    /// The tensors a model file holds for this convolution, its weights as `precision` puts them.
+    func modelFileItems(_ precision: Precision) -> [SafetensorsWriter.Item] {
         var items: [SafetensorsWriter.Item] = []
+        let element = BF16Layers.element(precision)
+        let dtype: DType = element == .float32 ? .float32 : .bfloat16
         if let winograd, let first = winograd.matrices.first {
-            let stride = PackedMatrix.panelCount(rows: first.rows, columns: first.columns)
-            items.append(SafetensorsWriter.Item(name: name + ".winograd", dtype: .float32, shape: [winograd.tile.positions, stride]) {
-                winograd.matrices.flatMap { $0.panels().withUnsafeBytes { Array($0) } }
+            let stride = PackedMatrix.panelCount(rows: first.rows, columns: first.columns, element: element)
+            items.append(SafetensorsWriter.Item(name: name + ".winograd", dtype: dtype, shape: [winograd.tile.positions, stride]) {
+                winograd.matrices.flatMap { $0.panelBytes(as: element) }
             })
         } else if let weight {
-            let stride = PackedMatrix.panelCount(rows: weight.rows, columns: weight.columns)
-            items.append(SafetensorsWriter.Item(name: name + ".panels", dtype: .float32, shape: [stride]) {
-                weight.panels().withUnsafeBytes { Array($0) }
+            let stride = PackedMatrix.panelCount(rows: weight.rows, columns: weight.columns, element: element)
+            items.append(SafetensorsWriter.Item(name: name + ".panels", dtype: dtype, shape: [stride]) {
+                weight.panelBytes(as: element)
             })
         }
         if let bias {
@@ -151,6 +172,42 @@ extension Conv2d {
             })
         }
         return items
+    }
+}
+
+extension ModelFile {
+    /// A prepared tensor of panels, F32 or BF16 with `elements` values as that element's layout
+    /// needs: its bytes in place where the file allows, else copied.
+    static func panels(_ tensor: StoredTensor, name: String, file: String, elements: Int) throws -> (PackedMatrix.Element, MappedBytes) {
+        let element: PackedMatrix.Element
+        switch tensor.dtype {
+        case .float32: element = .float32
+        case .bfloat16: element = .bfloat16
+        default:
+            throw WeightError(.unreadable, file: file, "tensor '\(name)': expected F32 or BF16 panels, found \(tensor.dtype.rawValue)")
+        }
+        do {
+            if let mapped = try tensor.mappedBytes() { return (element, mapped) }
+            let copy = OwnedBytes(try tensor.contiguousBytes())
+            return (element, MappedBytes(pointer: UnsafeRawPointer(copy.pointer), byteCount: copy.count, owner: copy))
+        } catch let error as ArchiveError {
+            throw WeightError(.unreadable, file: file, "tensor '\(name)': \(error.description)")
+        }
+    }
+
+    /// An array's bytes at a stable, 64-byte aligned address, for a model file read without a map.
+    final class OwnedBytes: @unchecked Sendable {
+        // Written once here, read-only afterwards.
+        let pointer: UnsafeMutableRawPointer
+        let count: Int
+
+        init(_ bytes: [UInt8]) {
+            count = bytes.count
+            pointer = .allocate(byteCount: max(1, bytes.count), alignment: 64)
+            bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        }
+
+        deinit { pointer.deallocate() }
     }
 }
 
@@ -167,15 +224,20 @@ extension DANet {
     /// - Parameters:
     ///   - url: the file to write (by convention ending in `.danet`).
     ///   - source: the checkpoint's name, recorded in the metadata.
+    ///   - precision: the weights' precision in the file (nil: the model's). bf16 rounds the weights
+    ///     and halves the file. The Winograd tiles are the model's: a model loaded in bf16 has the
+    ///     tiles bf16 runs best with (see `Precision`).
     ///   - progress: called after each tensor with (tensors written, total).
     /// - Throws: `ArchiveError` if the file cannot be written.
-    public func writeModelFile(to url: URL, source: String? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
+    public func writeModelFile(to url: URL, source: String? = nil, precision: Precision? = nil,
+                               progress: ((Int, Int) -> Void)? = nil) throws {
+        let precision = precision ?? self.precision
         let gammas = [("head.sa.gamma", head.positionAttention.gamma), ("head.sc.gamma", head.channelAttention.gamma)]
-        let items = (backbone.convolutions + head.convolutions).flatMap { $0.modelFileItems() }
+        let items = (backbone.convolutions + head.convolutions).flatMap { $0.modelFileItems(precision) }
             + gammas.map { name, value in
                 SafetensorsWriter.Item(name: name, dtype: .float32, shape: [1]) { [value].withUnsafeBytes { Array($0) } }
             }
-        try SafetensorsWriter.write(items, metadata: ModelFile.metadata(configuration, source: source), to: url,
+        try SafetensorsWriter.write(items, metadata: ModelFile.metadata(configuration, source: source, precision: precision), to: url,
                                     dataAlignment: 64, progress: progress)
     }
 }

@@ -4,8 +4,8 @@ import CVectorKernels
 /// the row softmax, from one table that CVectorKernels fills at compile time.
 ///
 /// `selected` is what every product and transform uses unless told otherwise: the best set this CPU
-/// runs, capped by the environment variable `DANET_ISA` (`avx512`, `avx2`, `neon`, `generic`) so that
-/// a machine can test the kernels of the CPUs below it.
+/// runs, capped by the environment variable `DANET_ISA` (`avx512bf16`, `avx512`, `avx2`, `neonbf16`,
+/// `neon`, `generic`) so that a machine can test the kernels of the CPUs below it.
 package struct CPUKernels: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// An instruction set with kernels of its own.
     package enum ISA: String, Sendable, CaseIterable {
@@ -17,6 +17,10 @@ package struct CPUKernels: @unchecked Sendable, Hashable, CustomStringConvertibl
         case avx512
         /// ARM64 Advanced SIMD.
         case neon
+        /// AVX-512F with AVX512_BF16: the AVX-512 kernels and bf16 products.
+        case avx512bf16
+        /// ARM64 with BF16 (Armv8.6): the NEON kernels and bf16 products.
+        case neonbf16
 
         var c: DanetISA {
             switch self {
@@ -24,6 +28,8 @@ package struct CPUKernels: @unchecked Sendable, Hashable, CustomStringConvertibl
             case .avx2: DANET_ISA_AVX2
             case .avx512: DANET_ISA_AVX512
             case .neon: DANET_ISA_NEON
+            case .avx512bf16: DANET_ISA_AVX512_BF16
+            case .neonbf16: DANET_ISA_NEON_BF16
             }
         }
     }
@@ -54,6 +60,12 @@ package struct CPUKernels: @unchecked Sendable, Hashable, CustomStringConvertibl
 
     /// Every instruction set this CPU runs, the generic one first.
     package static var available: [CPUKernels] { ISA.allCases.compactMap(CPUKernels.init) }
+
+    /// True when the set has bf16 product instructions (`avx512bf16`, `neonbf16`).
+    package var hasNativeBF16: Bool { danet_bf16_native(table) != 0 }
+
+    /// True when the set can run bf16 products: natively, or the generic set's portable reference.
+    package var hasBF16Products: Bool { table.pointee.micro_kernel_bf16 != nil }
 
     /// Columns of the GEMM register tile: products split across threads on multiples of it.
     package var tileColumns: Int { table.pointee.nr }

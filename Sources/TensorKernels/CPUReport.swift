@@ -113,10 +113,12 @@ package struct CPUReport: Sendable {
     /// The set /proc/cpuinfo's words promise.
     static func advertisedISA(_ flags: Set<String>) -> CPUKernels.ISA {
         #if arch(arm64)
-        return .neon
+        return flags.contains("bf16") ? .neonbf16 : .neon
         #else
         let avx2 = flags.isSuperset(of: ["avx", "avx2", "fma"])
-        return avx2 && flags.contains("avx512f") ? .avx512 : avx2 ? .avx2 : .generic
+        guard avx2 else { return .generic }
+        guard flags.contains("avx512f") else { return .avx2 }
+        return flags.contains("avx512_bf16") ? .avx512bf16 : .avx512
         #endif
     }
 
@@ -144,12 +146,14 @@ extension CPUKernels.ISA {
         self = CPUKernels.ISA.allCases.first { $0.c == isa } ?? .generic
     }
 
-    /// Order within one architecture: generic below the vector sets, AVX2 below AVX-512.
+    /// Order within one architecture: generic below the vector sets, AVX2 below AVX-512, each set
+    /// below itself with bf16 products.
     var rank: Int {
         switch self {
         case .generic: 0
         case .avx2, .neon: 1
-        case .avx512: 2
+        case .avx512, .neonbf16: 2
+        case .avx512bf16: 3
         }
     }
 }

@@ -41,14 +41,15 @@ package enum Winograd {
         tile.positions * (g.inChannels + g.outChannels)
     }
 
-    /// U = G g Gᵀ for every (output, input) channel pair.
+    /// U = G g Gᵀ for every (output, input) channel pair, stored as `element` (bf16: the f32
+    /// transform rounded once).
     /// - Parameter weight: (outChannels, inChannels, 3, 3).
     package static func transformWeights(_ weight: [Float], outChannels: Int, inChannels: Int, tile: Tile,
-                                        backend: Gemm.Backend = Gemm.backend) -> Weights {
+                                        backend: Gemm.Backend = Gemm.backend, element: PackedMatrix.Element = .float32) -> Weights {
         // Written straight into the packed matrices, all positions of a row of filters at a time:
         // no full-size copy exists beside the result, and each filter is read once.
         let matrices = PackedMatrix.batch(tile.positions, rows: outChannels, columns: inChannels, backend: backend)
-        nonisolated(unsafe) let outputs: [UnsafeMutablePointer<Float>?] = matrices.map { $0.storage.pointer }
+        nonisolated(unsafe) let outputs: [UnsafeMutablePointer<Float>?] = matrices.map { $0.storage.floats }
         weight.withUnsafeBufferPointer { w in
             nonisolated(unsafe) let w = w.baseAddress!
             outputs.withUnsafeBufferPointer { targets in
@@ -59,7 +60,12 @@ package enum Winograd {
                 }
             }
         }
-        return Weights(tile: tile, matrices: matrices)
+        guard element == .bfloat16 else { return Weights(tile: tile, matrices: matrices) }
+        let rounded = PackedMatrix.batch(matrices.count, rows: outChannels, columns: inChannels, backend: .blocked, element: .bfloat16)
+        Threads.parallelFor(matrices.count) { positions in
+            for p in positions { matrices[p].round(into: rounded[p]) }
+        }
+        return Weights(tile: tile, matrices: rounded)
     }
 
     /// Tiles per block so that the transformed input stays within `workspaceFloats`.

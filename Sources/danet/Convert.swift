@@ -63,10 +63,12 @@ struct Convert: ParsableCommand {
         guard output != input else { throw ValidationError("OUT must differ from IN: converting in place would replace the input.") }
         if writesModelFile {
             for (given, flag) in [(dtype != nil, "--dtype"), (stripPrefix != nil, "--strip-prefix"), (all, "--all")] where given {
-                throw ValidationError("\(flag) applies to OUT.safetensors; a .danet model file holds the DANet as it runs, in float32")
+                throw ValidationError("\(flag) applies to OUT.safetensors; a .danet model file holds the DANet as it runs "
+                    + "(--precision bf16 for bf16 weights)")
             }
-        } else if model.layer4Dilations != nil || model.alignCorners != nil {
-            throw ValidationError("--layer4-dilations and --align-corners apply to OUT.danet; for safetensors they are read at load time")
+        } else if model.layer4Dilations != nil || model.alignCorners != nil || model.precision != nil {
+            throw ValidationError("--layer4-dilations, --align-corners and --precision apply to OUT.danet; "
+                + "for safetensors the first two are read at load time, and --dtype converts tensors")
         }
     }
 
@@ -100,11 +102,16 @@ struct Convert: ParsableCommand {
     /// Builds the DANet of `checkpoint` and writes it as a native model file.
     private func writeModelFile(_ checkpoint: Checkpoint) throws {
         let start = Platform.monotonicSeconds()
-        let network = try model.load(checkpoint, alignCorners: nil)
+        // Built in the precision asked for whatever this CPU runs (packing needs no bf16
+        // instructions), so a bf16 file can be made anywhere.
+        let precision = model.precision ?? (DANet.isModelFile(checkpoint) ? (checkpoint.metadata["danet.precision"]
+            .flatMap(Precision.init(rawValue:)) ?? .f32) : .f32)
+        let network = try DANet.forModelFile(checkpoint: checkpoint, layer4Dilations: model.layer4Dilations,
+                                             alignCorners: model.alignCorners, precision: precision, threads: model.threads)
         let built = Platform.monotonicSeconds() - start
         var bar = ProgressBar(label: "writing", total: 1)
         let source = String(input.split(separator: "/").last ?? "")
-        try network.writeModelFile(to: URL(fileURLWithPath: output), source: source) { done, total in
+        try network.writeModelFile(to: URL(fileURLWithPath: output), source: source, precision: precision) { done, total in
             bar.total = total
             bar.update(done)
         }
@@ -112,6 +119,6 @@ struct Convert: ParsableCommand {
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         print("wrote \(output): DANet-R\(c.depth) (\(c.layout.rawValue), \(c.classes) classes, layer4 dilations "
             + "\(c.layer4Dilations.map(String.init).joined(separator: "/")), align_corners \(c.alignCorners)), "
-            + "\(Format.bytes(size)), built from \(input) in \(String(seconds: built)) s")
+            + "\(precision.rawValue) weights, \(Format.bytes(size)), built from \(input) in \(String(seconds: built)) s")
     }
 }

@@ -68,7 +68,7 @@ struct Infer: ParsableCommand {
             print("wrote \(output): logits \(results[0].1.shape) from DANet-R\(c.depth) (\(c.layout.rawValue), \(c.stem.rawValue) stem, "
                 + "\(c.classes) classes, layer4 dilations \(c.layer4Dilations.map(String.init).joined(separator: "/")), "
                 + "align_corners \(c.alignCorners)) in \(String(seconds: seconds)) s on \(network.threads ?? DANet.availableThreads) threads "
-                + "(\(Gemm.backendDescription) GEMM, \(CPUKernels.selected.isa.rawValue) kernels) "
+                + "(\(network.precision.rawValue) products, \(Gemm.backendDescription) GEMM, \(CPUKernels.selected.isa.rawValue) kernels) "
                 + "(weights loaded in \(String(seconds: loadSeconds)) s\(network.isModelFile ? " from a model file" : ""))")
         }
     }
@@ -106,6 +106,14 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Upsample logits with align_corners (true: official default; false: mmseg default).")
     var alignCorners: Bool?
 
+    @Option(help: ArgumentHelp("""
+        f32, or bf16: weights and product operands rounded to bfloat16, sums and attention in f32 \
+        (default: f32, or bf16 for a .danet file converted with --precision bf16). bf16 runs on CPUs with \
+        AVX512_BF16 or ARM64 BF16; elsewhere f32 runs and a line on stderr says so. With convert: the \
+        precision of OUT.danet's weights.
+        """, valueName: "f32|bf16"))
+    var precision: Precision?
+
     @Option(help: "Threads for the kernels (default: the CPUs this process may use, by its affinity and cgroup CPU limit).")
     var threads: Int?
 
@@ -129,9 +137,13 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// The model of `checkpoint` with these options; `--align-corners`, when given, wins over
-    /// `alignCorners`, which wins over the layout's default.
+    /// `alignCorners`, which wins over the layout's default. When the precision asked for cannot
+    /// run, one line on stderr says what runs and why.
     func load(_ checkpoint: Checkpoint, alignCorners fallback: Bool?) throws -> DANet {
-        try DANet(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners ?? fallback, threads: threads)
+        let network = try DANet(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners ?? fallback,
+                                precision: precision, threads: threads)
+        if let note = network.precisionNote { Terminal.standardError("danet: \(note)") }
+        return network
     }
 
     private func warnAboutRequestedISA() {
@@ -141,3 +153,5 @@ struct ModelOptions: ParsableArguments {
         }
     }
 }
+
+extension Precision: ExpressibleByArgument {}

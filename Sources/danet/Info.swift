@@ -45,6 +45,7 @@ struct InfoReport: Encodable {
     let gemm: String
     let openBLAS: Bool
     let denormals: String
+    let bf16: String
 
     init(_ r: CPUReport) {
         version = Danet.configuration.version
@@ -64,6 +65,13 @@ struct InfoReport: Encodable {
         gemm = r.gemm
         openBLAS = r.openBLASAvailable
         denormals = "kept (IEEE 754, as PyTorch computes by default): flush-to-zero and denormals-are-zero are not set"
+        if let reason = Precision.bf16Unavailable() {
+            bf16 = "not run: \(reason); --precision bf16 runs f32"
+        } else {
+            bf16 = CPUKernels.selected.hasNativeBF16
+                ? "native: --precision bf16 runs bf16 products (\(r.selected.rawValue))"
+                : "portable: --precision bf16 runs the portable reference products (DANET_ISA=generic; slow)"
+        }
     }
 
     func jsonText() throws -> String {
@@ -79,6 +87,7 @@ struct InfoReport: Encodable {
             ["available", available.joined(separator: " ") + (advertised.map { " (/proc/cpuinfo promises \($0))" } ?? "")],
             ["threads", "\(threads) (\(threadsReason))"],
             ["gemm", gemm + (openBLAS ? " (OpenBLAS found: DANET_GEMM=openblas uses it)" : " (no OpenBLAS found)")],
+            ["bf16", bf16],
             ["denormals", denormals],
         ] + (warning.map { [["warning", $0]] } ?? [])).joined(separator: "\n")
     }

@@ -77,6 +77,7 @@ struct InspectReport: Encodable {
     struct ModelSummary: Encodable {
         let formatVersion: String
         let packing: String
+        let precision: String
         let layout: String
         let depth: Int
         let stem: String
@@ -92,7 +93,7 @@ struct InspectReport: Encodable {
             if let error { return "unreadable: \(error)" }
             return "DANet-R\(depth) (\(layout), \(stem) stem, base width \(baseWidth), \(classes) classes), layer4 dilations "
                 + "\(layer4Dilations.map(String.init).joined(separator: "/")), align_corners \(alignCorners); "
-                + "format version \(formatVersion), \(packing)" + (source.map { ", from \($0)" } ?? "")
+                + "format version \(formatVersion), \(precision) weights, \(packing)" + (source.map { ", from \($0)" } ?? "")
         }
     }
 
@@ -127,12 +128,12 @@ struct InspectReport: Encodable {
         do {
             let c = try DANetConfiguration.detect(checkpoint)
             return ModelSummary(formatVersion: meta["danet.format_version"] ?? "?", packing: meta["danet.packing"] ?? "?",
-                                layout: c.layout.rawValue, depth: c.depth, stem: c.stem.rawValue, baseWidth: c.baseWidth,
+                                precision: meta["danet.precision"] ?? "f32", layout: c.layout.rawValue, depth: c.depth, stem: c.stem.rawValue, baseWidth: c.baseWidth,
                                 classes: c.classes, layer4Dilations: c.layer4Dilations, alignCorners: c.alignCorners,
                                 source: meta["danet.source"], error: nil)
         } catch {
             return ModelSummary(formatVersion: meta["danet.format_version"] ?? "?", packing: meta["danet.packing"] ?? "?",
-                                layout: "", depth: 0, stem: "", baseWidth: 0, classes: 0, layer4Dilations: [], alignCorners: false,
+                                precision: meta["danet.precision"] ?? "f32", layout: "", depth: 0, stem: "", baseWidth: 0, classes: 0, layer4Dilations: [], alignCorners: false,
                                 source: meta["danet.source"], error: "\(error)")
         }
     }

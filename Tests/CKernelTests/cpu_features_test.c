@@ -10,8 +10,8 @@
 static int passed, failed;
 
 static const char *isa_name(DanetISA isa) {
-    static const char *const names[] = {"generic", "avx2", "avx512", "neon"};
-    return (unsigned)isa < 4 ? names[isa] : "?";
+    static const char *const names[DANET_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "avx512bf16", "neonbf16"};
+    return (unsigned)isa < DANET_ISA_COUNT ? names[isa] : "?";
 }
 
 // Checks the chosen set, that `present` bits are all set and `absent` ones all clear, and that the
@@ -20,7 +20,7 @@ static void expect(const char *label, unsigned features, DanetISA got, const cha
                    unsigned present, unsigned absent, const char *reason) {
     const int ok = got == isa && (features & present) == present && (features & absent) == 0 &&
                    (!reason || strstr(why, reason));
-    printf("%s %-44s %-7s features %#07x  %s\n", ok ? "ok  " : "FAIL", label, isa_name(got), features, why);
+    printf("%s %-44s %-10s features %#07x  %s\n", ok ? "ok  " : "FAIL", label, isa_name(got), features, why);
     if (ok) {
         passed++;
     } else {
@@ -48,14 +48,17 @@ int main(void) {
     const unsigned amx = DANET_CPU_AMX_TILE | DANET_CPU_AMX_BF16 | DANET_CPU_AMX_INT8;
 
     x86_case("AMD EPYC Zen 5 (recorded here)", (DanetX86Registers){0x1c, leaf1, zen5_ebx7, 0x405fc6, 0x110, 0x30, 0xe7},
-             DANET_ISA_AVX512, avx512_sets | DANET_CPU_AVX512_BF16 | DANET_CPU_AVX_VNNI | DANET_CPU_OS_ZMM, amx, "ZMM");
+             DANET_ISA_AVX512_BF16, avx512_sets | DANET_CPU_AVX512_BF16 | DANET_CPU_AVX_VNNI | DANET_CPU_OS_ZMM, amx,
+             "AVX512_BF16");
+    x86_case("Intel Ice Lake server: AVX-512, no BF16", (DanetX86Registers){0x1b, leaf1, zen5_ebx7, 0, 0, 0, 0xe7},
+             DANET_ISA_AVX512, avx512_sets | DANET_CPU_OS_ZMM, DANET_CPU_AVX512_BF16 | amx, "no AVX512_BF16");
     x86_case("AMD Zen 3: AVX2 and FMA, no AVX-512", (DanetX86Registers){0x10, leaf1, avx2_only, 0, 0, 0, 0x7},
              DANET_ISA_AVX2, DANET_CPU_AVX2 | DANET_CPU_FMA | DANET_CPU_OS_YMM, DANET_CPU_AVX512F, "no AVX-512F");
     x86_case("Intel Sapphire Rapids, AMX state enabled",
-             (DanetX86Registers){0x20, leaf1, zen5_ebx7, 0, spr_edx7, 0x30, 0x602e7}, DANET_ISA_AVX512,
+             (DanetX86Registers){0x20, leaf1, zen5_ebx7, 0, spr_edx7, 0x30, 0x602e7}, DANET_ISA_AVX512_BF16,
              avx512_sets | amx | DANET_CPU_OS_AMX | DANET_CPU_OS_ZMM, 0, NULL);
     x86_case("AMX without the OS's tile state", (DanetX86Registers){0x20, leaf1, zen5_ebx7, 0, spr_edx7, 0x30, 0x2e7},
-             DANET_ISA_AVX512, amx, DANET_CPU_OS_AMX, NULL);
+             DANET_ISA_AVX512_BF16, amx, DANET_CPU_OS_AMX, NULL);
     x86_case("AVX-512 CPU, OS saves no ZMM state (XCR0 7)", (DanetX86Registers){0x1c, leaf1, zen5_ebx7, 0, 0, 0, 0x7},
              DANET_ISA_AVX2, DANET_CPU_AVX512F | DANET_CPU_OS_YMM, DANET_CPU_OS_ZMM, "does not save ZMM");
     x86_case("AVX-512 CPU, XCR0 without opmask (0x27)", (DanetX86Registers){0x1c, leaf1, zen5_ebx7, 0, 0, 0, 0x27},
@@ -74,11 +77,11 @@ int main(void) {
     char why[200];
     // HWCAP_ASIMD (1), HWCAP_ASIMDDP (20); HWCAP2_I8MM (13), HWCAP2_BF16 (14).
     unsigned f = danet_arm_features((1ul << 1) | (1ul << 20), (1ul << 13) | (1ul << 14));
-    expect("ARM64 Neoverse V1 (BF16, I8MM, dot product)", f, danet_arm_best_isa(f, why, sizeof why), why, DANET_ISA_NEON,
-           DANET_CPU_NEON | DANET_CPU_ARM_BF16 | DANET_CPU_I8MM | DANET_CPU_ASIMDDP, 0, NULL);
+    expect("ARM64 Neoverse V1 (BF16, I8MM, dot product)", f, danet_arm_best_isa(f, why, sizeof why), why, DANET_ISA_NEON_BF16,
+           DANET_CPU_NEON | DANET_CPU_ARM_BF16 | DANET_CPU_I8MM | DANET_CPU_ASIMDDP, 0, "BF16");
     f = danet_arm_features(1ul << 1, 0);
     expect("ARM64 Cortex-A72 (no BF16)", f, danet_arm_best_isa(f, why, sizeof why), why, DANET_ISA_NEON, DANET_CPU_NEON,
-           DANET_CPU_ARM_BF16 | DANET_CPU_I8MM, NULL);
+           DANET_CPU_ARM_BF16 | DANET_CPU_I8MM, "no BF16");
 
     // This machine, as the kernels see it: printed for the log, and checked against /proc/cpuinfo's
     // AVX-512 and BF16 flags where both exist (a sandbox may disagree: then this fails loudly).
@@ -93,14 +96,16 @@ int main(void) {
         snprintf(padded, sizeof padded, " %s ", flags);
         // Under qemu-user the file may be the host's: each architecture checks only its own words.
 #if defined(__x86_64__)
-        if (strstr(padded, " avx512f ") && live != DANET_ISA_AVX512) {
+        const int avx512 = strstr(padded, " avx512f ") != NULL, bf16 = avx512 && strstr(padded, " avx512_bf16 ");
+        if ((bf16 && live != DANET_ISA_AVX512_BF16) || (avx512 && !bf16 && live != DANET_ISA_AVX512)) {
             failed++;
-            printf("FAIL /proc/cpuinfo lists avx512f, but the kernels chose %s\n", isa_name(live));
+            printf("FAIL /proc/cpuinfo lists avx512f%s, but the kernels chose %s\n", bf16 ? " and avx512_bf16" : "",
+                   isa_name(live));
         }
 #elif defined(__aarch64__)
-        if (strstr(padded, " bf16 ") && !(features & DANET_CPU_ARM_BF16)) {
+        if (strstr(padded, " bf16 ") && (!(features & DANET_CPU_ARM_BF16) || live != DANET_ISA_NEON_BF16)) {
             failed++;
-            printf("FAIL /proc/cpuinfo lists bf16, but HWCAP2_BF16 is clear\n");
+            printf("FAIL /proc/cpuinfo lists bf16, but HWCAP2_BF16 is clear or the kernels chose %s\n", isa_name(live));
         }
 #endif
     }

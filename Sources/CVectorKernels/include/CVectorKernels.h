@@ -2,6 +2,8 @@
 #define CVECTORKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 // MARK: Instruction sets and the kernel table
 
@@ -11,9 +13,11 @@ typedef enum {
     DANET_ISA_AVX2 = 1,    // x86-64 with AVX2 and FMA
     DANET_ISA_AVX512 = 2,  // x86-64 with AVX-512F
     DANET_ISA_NEON = 3,    // ARM64 (Advanced SIMD is part of the architecture)
+    DANET_ISA_AVX512_BF16 = 4,  // AVX-512F, BW and AVX512_BF16: the AVX-512 kernels and bf16 products
+    DANET_ISA_NEON_BF16 = 5,    // ARM64 with BF16 (Armv8.6): the NEON kernels and bf16 products
 } DanetISA;
 
-enum { DANET_ISA_COUNT = 4 };
+enum { DANET_ISA_COUNT = 6 };
 
 /// What the product does to its final sums before storing them, in this order: add bias[i] to
 /// row i, add residual[i * residual_ld + j], clamp at 0. Null pointers skip a step.
@@ -46,6 +50,17 @@ typedef struct {
     void (*winograd4_output_row)(const float *m, long stride, long tiles, float bias, int relu, float *out,
                                  long height, long width, long dilation, long a, long b, long tile_row, float *scratch);
     void (*softmax_row)(float *row, long n);
+
+    /// The bf16 product: acc = A_panel B_panel over `depth` values of k (even), A and B packed in
+    /// bf16 pairs along k (`danet_gemm_bf16_pack_rows`, `pack_b_bf16`), summed in f32; stored as
+    /// `micro_kernel` stores. Null where the set has no bf16 instructions, except in the generic
+    /// set, where it is the portable reference (slow: every product a scalar one).
+    void (*micro_kernel_bf16)(long depth, const uint16_t *a, const uint16_t *b, float alpha, float beta, float *c,
+                              long ldc, long mr, long nr, const DanetEpilogue *epilogue);
+    /// Depth [0, kc) and columns [0, nc) of B (strides as in `danet_gemm`) as nr-column bf16 panels:
+    /// per pair of depths (2q, 2q + 1) and column j, the two values rounded to bf16 side by side;
+    /// each panel (kc rounded up to even) x nr, zero-padded.
+    void (*pack_b_bf16)(long kc, long nc, long nr, const float *b, long b_row, long b_col, uint16_t *out);
 } DanetKernels;
 
 // MARK: CPU features
@@ -95,7 +110,7 @@ unsigned danet_arm_features(unsigned long hwcap, unsigned long hwcap2);
 /// line saying why, or what is missing for the set above.
 DanetISA danet_x86_best_isa(unsigned features, char *why, size_t why_size);
 
-/// The same for ARM64: always NEON, which every ARM64 CPU has.
+/// The same for ARM64: NEON with bf16 where HWCAP2 reports BF16, else NEON, which every ARM64 CPU has.
 DanetISA danet_arm_best_isa(unsigned features, char *why, size_t why_size);
 
 /// Reads this CPU's registers; 0 (and all zero) on another architecture.
@@ -124,10 +139,36 @@ int danet_isa_supported(DanetISA isa);
 const DanetKernels *danet_kernels(DanetISA isa);
 
 /// The best instruction set this CPU runs, capped by the environment variable DANET_ISA
-/// (avx512, avx2, neon or generic) when it is set: a named set the CPU lacks gives the best one
+/// (avx512bf16, avx512, avx2, neonbf16, neon or generic) when it is set: a named set the CPU lacks gives the best one
 /// below it. Reads the environment on each call (callers keep the result); `*requested` (if not
 /// null) gets DANET_ISA's value, or null when it is not set.
 const DanetKernels *danet_kernels_selected(const char **requested);
+
+// MARK: bf16
+
+/// The bf16 value nearest to x (round to nearest, ties to even), as every bf16 product in the
+/// package rounds its operands: NaN stays a (quiet) NaN, and zero and denormal x give a zero of
+/// x's sign, as the x86-64 bf16 instructions treat denormal operands.
+static inline uint16_t danet_bf16_from_float(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    uint32_t rounded = bits + 0x7FFFu + ((bits >> 16) & 1u);
+    rounded = (bits & 0x7FFFFFFFu) > 0x7F800000u ? bits | 0x00400000u : rounded;
+    rounded = (bits & 0x7F800000u) == 0 ? bits & 0x80000000u : rounded;
+    return (uint16_t)(rounded >> 16);
+}
+
+/// The f32 value of a bf16 value (exact).
+static inline float danet_float_from_bf16(uint16_t h) {
+    const uint32_t bits = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+/// 1 when `kernels` has bf16 product instructions (AVX512_BF16, ARM64 BF16), 0 when its bf16
+/// product is the portable one or absent.
+int danet_bf16_native(const DanetKernels *kernels);
 
 // MARK: GEMM
 
@@ -172,6 +213,40 @@ static inline long danet_gemm_packed_offset(long m, long k, long row, long col) 
     const long padded = (m + DANET_GEMM_MR - 1) / DANET_GEMM_MR * DANET_GEMM_MR;
     return pc * padded + (row / DANET_GEMM_MR) * kc * DANET_GEMM_MR + (col - pc) * DANET_GEMM_MR + row % DANET_GEMM_MR;
 }
+
+/// bf16 values `danet_gemm_bf16_pack_rows` writes for an m x k matrix: rows padded to panels of
+/// DANET_GEMM_MR, k to even.
+long danet_gemm_bf16_packed_size(long m, long k);
+
+/// Where `danet_gemm_bf16_pack_rows` puts element (row, col) of an m x k matrix: depth blocks of
+/// DANET_GEMM_KC as in `danet_gemm_packed_offset`, each holding every row's MR-row panel; within a
+/// panel, pairs of depths (2q, 2q + 1): the pair of row r at (q * MR + r) * 2.
+static inline long danet_gemm_bf16_packed_offset(long m, long k, long row, long col) {
+    const long pc = col / DANET_GEMM_KC * DANET_GEMM_KC, kc = k - pc < DANET_GEMM_KC ? k - pc : DANET_GEMM_KC;
+    const long padded = (m + DANET_GEMM_MR - 1) / DANET_GEMM_MR * DANET_GEMM_MR, depth = (kc + 1) / 2 * 2;
+    const long p = col - pc;
+    return pc * padded + (row / DANET_GEMM_MR) * depth * DANET_GEMM_MR + ((p / 2) * DANET_GEMM_MR + row % DANET_GEMM_MR) * 2 + p % 2;
+}
+
+/// Rounds rows [first_row, first_row + rows) of A (m x k, strides as in `danet_gemm`; first_row a
+/// multiple of DANET_GEMM_MR) to bf16 and packs them for `danet_gemm_bf16_packed`; padding is zero.
+void danet_gemm_bf16_pack_rows(long m, long k, long first_row, long rows, const float *a, long a_row, long a_col,
+                               uint16_t *packed);
+
+/// The same from a matrix in the f32 panel layout (`danet_gemm_pack`).
+void danet_gemm_bf16_from_panels(long m, long k, const float *panels, uint16_t *packed);
+
+/// The inverse: bf16 panels to the f32 panel layout (exact; padding rows zero).
+void danet_gemm_bf16_to_panels(long m, long k, const uint16_t *packed, float *panels);
+
+/// C = alpha * A B + beta * C, then `epilogue`, in bf16 products summed in f32: A packed by
+/// `danet_gemm_bf16_pack_rows` (rows [first_row, first_row + m) of an m_total x k matrix), B in f32
+/// (strides as in `danet_gemm`), rounded to bf16 as it is packed. `kernels->micro_kernel_bf16`
+/// must not be null.
+void danet_gemm_bf16_packed(const DanetKernels *kernels, long m, long n, long k, float alpha,
+                            const uint16_t *packed, long m_total, long first_row,
+                            const float *b, long b_row, long b_col,
+                            float beta, float *c, long ldc, const DanetEpilogue *epilogue);
 
 // MARK: Winograd
 

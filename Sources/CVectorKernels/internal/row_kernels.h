@@ -251,10 +251,38 @@ static void KERNEL(softmax_row)(float *row, long n) {
     for (i = 0; i < n; i++) row[i] *= scale;
 }
 
+// B's depths [0, kc) and columns [0, nc) as bf16 pair panels (see `pack_b_bf16` in the kernel
+// table), rounded as danet_bf16_from_float rounds.
+static void KERNEL(pack_b_bf16)(long kc, long nc, long nr, const float *b, long b_row, long b_col, uint16_t *out) {
+    const long depth = (kc + 1) / 2 * 2;
+    for (long j = 0; j < nc; j += nr) {
+        const long cols = nc - j < nr ? nc - j : nr;
+        for (long q = 0; q < depth; q += 2) {
+            const float *restrict r0 = b + q * b_row + j * b_col;
+            const float *restrict r1 = q + 1 < kc ? r0 + b_row : NULL;
+            uint16_t *restrict o = out + q * nr;
+            if (b_col == 1 && r1) {
+                for (long s = 0; s < cols; s++) {
+                    o[2 * s] = danet_bf16_from_float(r0[s]);
+                    o[2 * s + 1] = danet_bf16_from_float(r1[s]);
+                }
+            } else {
+                for (long s = 0; s < cols; s++) {
+                    o[2 * s] = danet_bf16_from_float(r0[s * b_col]);
+                    o[2 * s + 1] = r1 ? danet_bf16_from_float(r1[s * b_col]) : 0;
+                }
+            }
+            for (long s = 2 * cols; s < 2 * nr; s++) o[s] = 0;
+        }
+        out += depth * nr;
+    }
+}
+
 // The kernel table of the instruction set that includes this file: its micro-kernel (a static
-// `micro_kernel` defined before the include), the functions above, and its cache blocking. One
-// macro for every set, so no table can wire in another set's function.
-#define KERNEL_TABLE(ISA, NAME, TILE_COLUMNS, KC, MC, NC)                                       \
+// `micro_kernel` defined before the include), the functions above, its cache blocking, and its
+// bf16 product and packing (BF16_KERNEL may be NULL). One macro for every set, so no table can wire
+// in another set's function.
+#define KERNEL_TABLE(ISA, NAME, TILE_COLUMNS, KC, MC, NC, BF16_KERNEL, PACK_B_BF16)             \
     {                                                                                          \
         .isa = (ISA), .name = (NAME), .nr = (TILE_COLUMNS), .kc = (KC), .mc = (MC), .nc = (NC), \
         .micro_kernel = micro_kernel,                                                          \
@@ -263,4 +291,6 @@ static void KERNEL(softmax_row)(float *row, long n) {
         .winograd4_input_row = KERNEL(winograd4_input_row),                                    \
         .winograd4_output_row = KERNEL(winograd4_output_row),                                  \
         .softmax_row = KERNEL(softmax_row),                                                    \
+        .micro_kernel_bf16 = (BF16_KERNEL),                                                    \
+        .pack_b_bf16 = (PACK_B_BF16),                                                          \
     }
