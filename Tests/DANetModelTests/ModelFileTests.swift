@@ -100,9 +100,13 @@ struct ModelFileTests {
         made.append(truncated)
         expectFailure(truncated, mentioning: ["expected"])
 
-        let future = try ModelFileTests.rewritten(good, name: "future.danet") { _, meta in meta["danet.format_version"] = "2" }
+        let future = try ModelFileTests.rewritten(good, name: "future.danet") { _, meta in meta["danet.format_version"] = "3" }
         made.append(future)
-        expectFailure(future, mentioning: ["format version 1", "found version 2"])
+        expectFailure(future, mentioning: ["format version 1 or 2", "found version 3"])
+
+        let mislabelled = try ModelFileTests.rewritten(good, name: "mislabelled.danet") { _, meta in meta["danet.format_version"] = "2" }
+        made.append(mislabelled)
+        expectFailure(mislabelled, mentioning: ["precision f32 (format version 1)", "'f32' in version 2"])
 
         let repacked = try ModelFileTests.rewritten(good, name: "repacked.danet") { _, meta in meta["danet.packing"] = "panels-mr8-kc256" }
         made.append(repacked)

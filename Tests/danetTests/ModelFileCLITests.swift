@@ -30,7 +30,7 @@ struct ModelFileCLITests {
         let inspect = try CLI.run(["inspect", model])
         #expect(inspect.status == 0, "\(inspect.stderr)")
         #expect(inspect.stdout.contains("model       DANet-R50 (mmseg, v1c stem, base width 8, 5 classes), layer4 dilations 2/4/4, "
-            + "align_corners false; format version 1, panels-mr6-kc512, from mmseg_v1c_r50.pth"), "\(inspect.stdout)")
+            + "align_corners false; format version 1, f32 weights, panels-mr6-kc512, from mmseg_v1c_r50.pth"), "\(inspect.stdout)")
         let json = try CLI.run(["inspect", "--json", model])
         let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         let summary = try #require(parsed?["model"] as? [String: Any])
@@ -48,11 +48,45 @@ struct ModelFileCLITests {
         #expect(!FileManager.default.fileExists(atPath: folder + "/x.danet") && !FileManager.default.fileExists(atPath: folder + "/y.danet"))
     }
 
+    @Test("--precision bf16: convert writes bf16 weights on any CPU; infer runs bf16 products or says in one line that f32 runs")
+    func bf16() throws {
+        let folder = try CLI.temporaryFolder()
+        let weights = Self.danet + "/mmseg_v1c_r50.pth", golden = Self.danet + "/mmseg_v1c_r50.golden.safetensors"
+        let model = folder + "/model-bf16.danet"
+        let converted = try CLI.run(["convert", weights, model, "--precision", "bf16"])
+        #expect(converted.status == 0 && converted.stdout.contains("bf16 weights"), "\(converted.stdout)\(converted.stderr)")
+        let inspect = try CLI.run(["inspect", model])
+        #expect(inspect.stdout.contains("format version 2, bf16 weights, panels-mr6-kc512"), "\(inspect.stdout)")
+        let info = try CLI.run(["info", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let native = report["bf16"] as? String
+        for file in [weights, model] {
+            let result = try CLI.run(["infer", "--weights", file, "--input", golden, "--output", folder + "/out.safetensors",
+                                      "--precision", "bf16"])
+            #expect(result.status == 0, "\(result.stderr)")
+            if native?.hasPrefix("not run") == true {
+                #expect(result.stderr.contains("danet: bf16 was asked for, f32 runs: ") && result.stdout.contains("(f32 products"),
+                        "\(result.stdout)\(result.stderr)")
+            } else {
+                #expect(result.stdout.contains("(bf16 products") && !result.stderr.contains("f32 runs"), "\(result.stdout)\(result.stderr)")
+            }
+        }
+        let forced = try CLI.run(["infer", "--weights", model, "--input", golden, "--output", folder + "/out.safetensors"],
+                                 shell: "DANET_GEMM=openblas exec \"$0\" \"$@\"")
+        if report["openBLAS"] as? Bool == true {
+            #expect(forced.status == 0 && forced.stdout.contains("(f32 products"), "\(forced.stdout)\(forced.stderr)")
+        }
+        let bad = try CLI.run(["infer", "--weights", model, "--input", golden, "--output", folder + "/x.safetensors", "--precision", "fp8"])
+        #expect(bad.status != 0 && bad.stderr.contains("--precision"), "\(bad.stderr)")
+        let safetensors = try CLI.run(["convert", weights, folder + "/y.safetensors", "--precision", "bf16"])
+        #expect(safetensors.status != 0 && safetensors.stderr.contains("--precision apply to OUT.danet"), "\(safetensors.stderr)")
+    }
+
     @Test("info names the CPU, the features, the kernels and why, threads and GEMM; DANET_ISA shows as forced")
     func info() throws {
         let text = try CLI.run(["info"])
         #expect(text.status == 0, "\(text.stderr)")
-        for field in ["version    danet ", "cpu        ", "features   ", "kernels    ", "threads    ", "gemm       ", "denormals  "] {
+        for field in ["version    danet ", "cpu        ", "features   ", "kernels    ", "threads    ", "gemm       ", "bf16       ", "denormals  "] {
             #expect(text.stdout.contains(field), "no '\(field)' in:\n\(text.stdout)")
         }
         let json = try CLI.run(["info", "--json"])
