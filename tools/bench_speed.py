@@ -16,8 +16,9 @@ minimum beside it. A peer's time is its inference call after one warm-up call in
 (OpenVINO once in f32 with INFERENCE_PRECISION_HINT=f32, once with its default precision on this
 CPU, which is bf16 where the CPU has AVX512_BF16 or AMX; both with INFERENCE_NUM_THREADS set).
 danet's time is its whole process, `danet infer` from start to exit, loading the model and writing
-the logits included, once from the .pth checkpoint and once from the .danet model file that
-`danet convert` wrote; its forward pass alone is shown beside it. Peak RSS is the whole process's
+the logits included, once from the .pth checkpoint, once from the .danet model file that
+`danet convert` wrote, and once in bf16 from the bf16 model file (`danet convert --precision bf16`;
+on a CPU without bf16 products it runs f32 and says so); its forward pass alone is shown beside it. Peak RSS is the whole process's
 (GNU time). Each engine's argmax over the classes is compared with PyTorch's, pixel by pixel.
 
 The machine is shared: the steal time (/proc/stat) during each case is printed with it.
@@ -239,11 +240,12 @@ def min_of(runs, key):
     return min(values) if values else float("nan")
 
 
-def danet_model_file(weights, env):
+def danet_model_file(weights, env, precision="f32"):
     """The .danet model file of a checkpoint, converted once (it holds no ISA-specific layout)."""
-    model_file = weights.rsplit(".", 1)[0] + ".danet"
+    model_file = weights.rsplit(".", 1)[0] + ("" if precision == "f32" else f"-{precision}") + ".danet"
     if not os.path.exists(model_file) or os.path.getmtime(model_file) < os.path.getmtime(DANET):
-        subprocess.run([DANET, "convert", weights, model_file], check=True, env=env, capture_output=True)
+        subprocess.run([DANET, "convert", weights, model_file, "--precision", precision], check=True, env=env,
+                       capture_output=True)
     return model_file
 
 
@@ -252,7 +254,7 @@ def main():
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--repeats", type=int, default=5, help="rounds of alternating runs per cell")
     parser.add_argument("--models", default="50,101")
-    parser.add_argument("--isa", help="force danet's kernels (avx512, avx2, neon, generic) and cap oneDNN to match")
+    parser.add_argument("--isa", help="force danet's kernels (avx512bf16, avx512, avx2, neon, generic) and cap oneDNN to match")
     parser.add_argument("--skip-frame", action="store_true", help="skip the 1024 x 2048 frame and the size sweep")
     args = parser.parse_args()
     threads_list = [int(t) for t in args.threads.split(",")]
@@ -263,7 +265,8 @@ def main():
     danet_env, peer_env = dict(os.environ), dict(os.environ)
     if args.isa:
         danet_env["DANET_ISA"] = args.isa
-        peer_env["ONEDNN_MAX_CPU_ISA"] = {"avx512": "AVX512_CORE", "avx2": "AVX2"}.get(args.isa, "SSE41")
+        peer_env["ONEDNN_MAX_CPU_ISA"] = {"avx512bf16": "AVX512_CORE_BF16", "avx512": "AVX512_CORE",
+                                          "avx2": "AVX2"}.get(args.isa, "SSE41")
 
     def bench(*arguments, backend=None):
         env = dict(danet_env, DANET_GEMM=backend) if backend else danet_env
@@ -284,18 +287,23 @@ def main():
         own, blas = bench("sgemm", "4096", str(t)), bench("sgemm", "4096", str(t), backend="openblas")
         print(f"sgemm 4096^3, {t} thread{'s' if t > 1 else ''}: danet {own.get('gemm', '?')} "
               f"{own.get('gflops', float('nan')):.0f} GFLOP/s, OpenBLAS {blas.get('gflops', float('nan')):.0f} GFLOP/s")
+        half = bench("bf16gemm", "4096", str(t))
+        if half:
+            print(f"A packed as weights, 4096^3, {t} thread{'s' if t > 1 else ''}: bf16 products "
+                  f"{half['bf16_gflops']:.0f} GFLOP/s, f32 {half['f32_packed_gflops']:.0f} GFLOP/s")
     print()
     print("Times in seconds, median (min) over the rounds; danet: whole process, forward in brackets; "
           "ratios of medians; agreement: argmax equal to PyTorch's, % of pixels.")
     print()
-    print("| case | threads | PyTorch | ORT | OpenVINO f32 | OpenVINO default | danet .pth | danet .danet "
-          "| .danet/ORT | .danet/OV f32 | .pth/OV f32 | .danet/OV default | steal |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    engines = ("torch", "ort", "ov", "ovdefault", "danet", "native")
+    print("| case | threads | PyTorch | ORT | OpenVINO f32 | OpenVINO default | danet .pth | danet .danet | danet bf16 .danet "
+          "| .danet/ORT | .danet/OV f32 | .pth/OV f32 | bf16/OV default | bf16 forward/OV default | steal |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    engines = ("torch", "ort", "ov", "ovdefault", "danet", "native", "bf16")
     speedups, extras = {}, []
     for depth in [int(d) for d in args.models.split(",")]:
         model, weights, input_path, onnx = prepare(depth, 512, 512)
         native = danet_model_file(weights, danet_env)
+        native_bf16 = danet_model_file(weights, danet_env, "bf16")
         gflop = flops(model, 512, 512) / 1e9
         for threads in threads_list:
             runs = {key: [] for key in engines}
@@ -318,6 +326,7 @@ def main():
                                                      calls=2, f32=False, result=result["ovdefault"])),
                     ("danet", lambda: danet_run(weights, input_path, threads, danet_env, result["danet"])),
                     ("native", lambda: danet_run(native, input_path, threads, danet_env, result["native"])),
+                    ("bf16", lambda: danet_run(native_bf16, input_path, threads, danet_env, result["bf16"])),
                 ):
                     outcome, rss = run()
                     runs[key].append(outcome)
@@ -325,31 +334,34 @@ def main():
                     if key == "ovdefault" and outcome:
                         precision = outcome.get("precision", "?")
             steal = steal_fraction(before, cpu_times())
-            med = {k: median_of(runs[k], "process" if k in ("danet", "native") else "forward") for k in engines}
-            low = {k: min_of(runs[k], "process" if k in ("danet", "native") else "forward") for k in engines}
-            fwd = {k: median_of(runs[k], "forward") for k in ("danet", "native")}
+            own = ("danet", "native", "bf16")
+            med = {k: median_of(runs[k], "process" if k in own else "forward") for k in engines}
+            low = {k: min_of(runs[k], "process" if k in own else "forward") for k in engines}
+            fwd = {k: median_of(runs[k], "forward") for k in own}
             speedups[(depth, threads)] = med
             cell = {k: f"{med[k]:.2f} ({low[k]:.2f})" for k in engines}
             print(f"| R{depth} 512x512 | {threads} | {cell['torch']} | {cell['ort']} | {cell['ov']} | {cell['ovdefault']} | "
                   f"{cell['danet']} [{fwd['danet']:.2f}] | {cell['native']} [{fwd['native']:.2f}] | "
+                  f"{cell['bf16']} [{fwd['bf16']:.2f}] | "
                   f"{med['native'] / med['ort']:.2f} | {med['native'] / med['ov']:.2f} | {med['danet'] / med['ov']:.2f} | "
-                  f"{med['native'] / med['ovdefault']:.2f} | {100 * steal:.1f}% |", flush=True)
+                  f"{med['bf16'] / med['ovdefault']:.2f} | {fwd['bf16'] / med['ovdefault']:.2f} | {100 * steal:.1f}% |",
+                  flush=True)
             extras.append((f"R{depth} {threads}T", gflop, precision, peaks,
                            {k: agreement(result[k], result["torch"]) for k in engines if k != "torch"}))
     print()
-    print("| case | GFLOP | OpenVINO default precision | argmax agreement with PyTorch, %: ORT / OV f32 / OV default / danet .pth / .danet "
-          "| peak RSS MB: PyTorch / ORT / OV f32 / OV default / danet .pth / danet .danet |")
+    print("| case | GFLOP | OpenVINO default precision | argmax agreement with PyTorch, %: ORT / OV f32 / OV default / danet .pth "
+          "/ .danet / bf16 .danet | peak RSS MB: PyTorch / ORT / OV f32 / OV default / danet .pth / danet .danet / bf16 .danet |")
     print("|---|---:|---|---|---|")
     for label, gflop, precision, peaks, agree in extras:
         print(f"| {label} | {gflop:.0f} | {precision} | "
-              + " / ".join(f"{agree[k]:.3f}" for k in ("ort", "ov", "ovdefault", "danet", "native")) + " | "
+              + " / ".join(f"{agree[k]:.3f}" for k in ("ort", "ov", "ovdefault", "danet", "native", "bf16")) + " | "
               + " / ".join(f"{peaks[k]:.0f}" for k in engines) + " |")
     if 1 in threads_list and 2 in threads_list:
         print()
         print("1 -> 2 thread speed-up (time with 1 thread / time with 2):")
         print()
-        print("| model | PyTorch | ONNX Runtime | OpenVINO f32 | OpenVINO default | danet .pth | danet .danet |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print("| model | PyTorch | ONNX Runtime | OpenVINO f32 | OpenVINO default | danet .pth | danet .danet | danet bf16 |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for depth in [int(d) for d in args.models.split(",")]:
             one, two = speedups[(depth, 1)], speedups[(depth, 2)]
             print(f"| R{depth} | " + " | ".join(f"{one[k] / two[k]:.2f}" for k in engines) + " |")

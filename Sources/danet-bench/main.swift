@@ -1,6 +1,8 @@
 // In-process timings for the benchmark scripts in tools/, which time PyTorch in the same run.
 // Usage: danet-bench load FILE [REPEATS]   checkpoint open/index and every tensor as Float32
 //        danet-bench sgemm N [THREADS]      the sgemm rate on N x N matrices (DANET_GEMM=openblas: OpenBLAS's)
+//        danet-bench bf16gemm N [THREADS]   with A packed once as weights are: the rate of the bf16 products
+//                                          (where they run) and of the f32 ones on the same packed shape
 //        danet-bench kernels                 which kernels and GEMM run here (DANET_ISA, DANET_GEMM), default threads
 //        danet-bench regions                 the time of a parallel region of 2 x 100 us on 2 threads
 // Prints one JSON object with the median of each measurement.
@@ -19,8 +21,8 @@ func median(_ values: [Double]) -> Double {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2, ["kernels", "regions"].contains(arguments[1]) || (arguments.count >= 3 && ["load", "sgemm"].contains(arguments[1])) else {
-    print("usage: danet-bench load FILE [REPEATS] | danet-bench sgemm N [THREADS] | danet-bench kernels | danet-bench regions")
+guard arguments.count >= 2, ["kernels", "regions"].contains(arguments[1]) || (arguments.count >= 3 && ["load", "sgemm", "bf16gemm"].contains(arguments[1])) else {
+    print("usage: danet-bench load FILE [REPEATS] | danet-bench sgemm|bf16gemm N [THREADS] | danet-bench kernels | danet-bench regions")
     exit(2)
 }
 
@@ -76,6 +78,40 @@ if arguments[1] == "sgemm" {
         exit(1)
     }
     print("{\"n\": \(n), \"threads\": \(threads), \"gemm\": \"\(Gemm.backendDescription)\", \"gflops\": \(2 * Double(n) * Double(n) * Double(n) / median(Array(times.dropFirst())) / 1e9)}")
+    exit(0)
+}
+
+if arguments[1] == "bf16gemm" {
+    let n = Int(arguments[2]) ?? 4096
+    let threads = arguments.count > 3 ? Int(arguments[3]) ?? 2 : 2
+    guard CPUKernels.selected.hasBF16Products, Gemm.backend == .blocked else {
+        print("{\"error\": \"the \(CPUKernels.selected.isa.rawValue) kernels and \(Gemm.backendDescription) GEMM have no bf16 products\"}")
+        exit(1)
+    }
+    // 1 and 0.5 are exact in bf16, so every element of C is n / 2 exactly either way.
+    let a = [Float](repeating: 1, count: n * n), b = [Float](repeating: 0.5, count: n * n)
+    var rates: [String: Double] = [:]
+    for element in [PackedMatrix.Element.bfloat16, .float32] {
+        let packed = PackedMatrix(rows: n, columns: n, values: a, element: element)
+        var c = [Float](repeating: 0, count: n * n)
+        var times: [Double] = []
+        for _ in 0..<4 {
+            let start = now()
+            b.withUnsafeBufferPointer { bp in
+                c.withUnsafeMutableBufferPointer { cp in
+                    Threads.with(threads) { Gemm.multiply(packed, n: n, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n) }
+                }
+            }
+            times.append(now() - start)
+        }
+        guard c.allSatisfy({ $0 == Float(n) / 2 }) else {
+            print("bf16gemm (\(element)) gave a wrong product")
+            exit(1)
+        }
+        rates[element.rawValue] = 2 * Double(n) * Double(n) * Double(n) / median(Array(times.dropFirst())) / 1e9
+    }
+    print("{\"n\": \(n), \"threads\": \(threads), \"gemm\": \"\(Gemm.backendDescription)\", "
+        + "\"bf16_gflops\": \(rates["bfloat16"]!), \"f32_packed_gflops\": \(rates["float32"]!)}")
     exit(0)
 }
 
