@@ -205,20 +205,27 @@ def prepare(depth, height, width):
     input_path = os.path.join(OUT, f"input-{height}x{width}.safetensors")
     if not os.path.exists(input_path):
         save_file({"input": torch.randn(1, 3, height, width, generator=torch.Generator().manual_seed(0))}, input_path)
-    onnx = os.path.join(OUT, f"r{depth}-{height}x{width}.onnx")
-    if not os.path.exists(onnx):
-        class Fused(torch.nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, x):
-                return self.inner(x)[0]
-
-        with torch.no_grad():
-            torch.onnx.export(Fused(model), torch.zeros(1, 3, height, width), onnx, input_names=["input"],
-                              output_names=["logits"], opset_version=17, dynamo=False)
+    onnx = export_fused_onnx(model, os.path.join(OUT, f"r{depth}-{height}x{width}.onnx"), height, width)
     return model, weights, input_path, onnx
+
+
+def export_fused_onnx(model, path, height, width):
+    """The model's fused logits alone as an ONNX graph for one input size, exported once."""
+    if os.path.exists(path):
+        return path
+
+    class Fused(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, x):
+            return self.inner(x)[0]
+
+    with torch.no_grad():
+        torch.onnx.export(Fused(model), torch.zeros(1, 3, height, width), path, input_names=["input"],
+                          output_names=["logits"], opset_version=17, dynamo=False)
+    return path
 
 
 def flops(model, height, width):

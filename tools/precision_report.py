@@ -84,25 +84,6 @@ def train_full_width(steps, threads):
     return path
 
 
-def export_onnx(model, path, height, width):
-    """The fused logits alone, as bench_speed.py exports them."""
-    if os.path.exists(path):
-        return path
-
-    class Fused(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, x):
-            return self.inner(x)[0]
-
-    with torch.no_grad():
-        torch.onnx.export(Fused(model), torch.zeros(1, 3, height, width), path, input_names=["input"],
-                          output_names=["logits"], opset_version=17, dynamo=False)
-    return path
-
-
 def torch_logits(model, x, autocast=False):
     outputs = []
     with torch.no_grad():
@@ -179,7 +160,8 @@ def run_model(name, model, weights, x, labels, classes, threads, tag, onnx=None)
         engines.append((f"danet {precision}", logits))
         if note:
             notes.append(note)
-    onnx = onnx or export_onnx(model, os.path.join(OUT, f"{tag}-{x.shape[2]}x{x.shape[3]}.onnx"), x.shape[2], x.shape[3])
+    height, width = x.shape[2], x.shape[3]
+    onnx = onnx or bench_speed.export_fused_onnx(model, os.path.join(OUT, f"{tag}-{height}x{width}.onnx"), height, width)
     logits, precision = openvino_logits(onnx, x, threads)
     engines.append((f"OpenVINO default ({precision})", logits))
     for note in notes:

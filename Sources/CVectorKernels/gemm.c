@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal/tile_store.h"
+
 #define MR DANET_GEMM_MR
 
 typedef struct {
@@ -119,13 +121,7 @@ static void gemm_direct(long m, long n, long k, float alpha, const float *packed
                 const float x = packed ? packed[danet_gemm_packed_offset(m_total, k, first_row + i, p)] : a[i * a_row + p * a_col];
                 sum += x * b[p * b_row + j * b_col];
             }
-            float value = alpha * sum + (beta == 0 ? 0 : beta * c[i * ldc + j]);
-            if (epilogue) {
-                if (epilogue->bias) value += epilogue->bias[i];
-                if (epilogue->residual) value += epilogue->residual[i * epilogue->residual_ld + j];
-                if (epilogue->relu && !(value > 0)) value = 0;
-            }
-            c[i * ldc + j] = value;
+            store_scalar(sum, alpha, beta, c + i * ldc + j, epilogue, i, j);
         }
 }
 
@@ -166,16 +162,10 @@ static void gemm(const DanetKernels *kernels, long m, long n, long k, float alph
                         const long cols = nc - jr < nr ? nc - jr : nr;
                         for (long ir = 0; ir < mc; ir += MR) {
                             const long rows = mc - ir < MR ? mc - ir : MR;
-                            // The epilogue runs once, on the final sums, relative to this tile.
                             DanetEpilogue tile;
-                            if (epilogue && last) {
-                                tile = *epilogue;
-                                if (tile.bias) tile.bias += ic + ir;
-                                if (tile.residual) tile.residual += (ic + ir) * tile.residual_ld + jc + jr;
-                            }
                             kernels->micro_kernel(kc, panels + (ir / MR) * panel_stride, pb + jr * kc, alpha, step_beta,
                                                   c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
-                                                  epilogue && last ? &tile : NULL);
+                                                  tile_epilogue(epilogue, last, ic + ir, jc + jr, &tile));
                         }
                     }
                 }

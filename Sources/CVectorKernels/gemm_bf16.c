@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 
+#include "internal/tile_store.h"
+
 #define MR DANET_GEMM_MR
 #define KC DANET_GEMM_KC
 
@@ -75,13 +77,7 @@ static void gemm_direct(long m, long n, long k, float alpha, const uint16_t *pac
             for (long p = 0; p < k; p++)
                 sum += danet_float_from_bf16(packed[danet_gemm_bf16_packed_offset(m_total, k, first_row + i, p)])
                        * danet_float_from_bf16(danet_bf16_from_float(b[p * b_row + j * b_col]));
-            float value = alpha * sum + (beta == 0 ? 0 : beta * c[i * ldc + j]);
-            if (epilogue) {
-                if (epilogue->bias) value += epilogue->bias[i];
-                if (epilogue->residual) value += epilogue->residual[i * epilogue->residual_ld + j];
-                if (epilogue->relu && !(value > 0)) value = 0;
-            }
-            c[i * ldc + j] = value;
+            store_scalar(sum, alpha, beta, c + i * ldc + j, epilogue, i, j);
         }
 }
 
@@ -110,16 +106,10 @@ void danet_gemm_bf16_packed(const DanetKernels *kernels, long m, long n, long k,
                     const long cols = nc - jr < nr ? nc - jr : nr;
                     for (long ir = 0; ir < mc; ir += MR) {
                         const long rows = mc - ir < MR ? mc - ir : MR;
-                        // The epilogue runs once, on the final sums, relative to this tile.
                         DanetEpilogue tile;
-                        if (epilogue && last) {
-                            tile = *epilogue;
-                            if (tile.bias) tile.bias += ic + ir;
-                            if (tile.residual) tile.residual += (ic + ir) * tile.residual_ld + jc + jr;
-                        }
                         kernels->micro_kernel_bf16(depth, panels + (ir / MR) * depth * MR, pb + jr * depth, alpha,
                                                    step_beta, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
-                                                   epilogue && last ? &tile : NULL);
+                                                   tile_epilogue(epilogue, last, ic + ir, jc + jr, &tile));
                     }
                 }
             }

@@ -88,50 +88,12 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
     store_tile(acc, alpha, beta, c, ldc, mr, nr, epilogue);
 }
 
-// bf16 activations for the bf16 products, rounded with integer operations exactly as
-// danet_bf16_from_float rounds (vcvtne2ps2bf16 would do the same work with other edge cases), and
-// interleaved in pairs of depths: the high half of each 32-bit lane is row 2q + 1's value, the low
-// half row 2q's.
-static inline __m512i bf16_high_halves(__m512i bits) {
-    const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(bits, _mm512_set1_epi32(0x7FFF)),
-                                             _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1)));
-    const __m512i magnitude = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF));
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(magnitude, _mm512_set1_epi32(0x7F800000));
-    const __mmask16 tiny = _mm512_testn_epi32_mask(bits, _mm512_set1_epi32(0x7F800000));
-    __m512i result = _mm512_mask_or_epi32(rounded, nan, bits, _mm512_set1_epi32(0x00400000));
-    result = _mm512_mask_and_epi32(result, tiny, bits, _mm512_set1_epi32((int)0x80000000u));
-    return _mm512_and_si512(result, _mm512_set1_epi32((int)0xFFFF0000u));
-}
-
-static void pack_b_bf16_vector(long kc, long nc, long nr, const float *b, long b_row, long b_col, uint16_t *out) {
-    if (b_col != 1) {
-        KERNEL(pack_b_bf16)(kc, nc, nr, b, b_row, b_col, out);
-        return;
-    }
-    const long depth = (kc + 1) / 2 * 2;
-    for (long j = 0; j < nc; j += nr) {
-        const long cols = nc - j < nr ? nc - j : nr;
-        for (long q = 0; q < depth; q += 2) {
-            const float *r0 = b + q * b_row + j, *r1 = r0 + b_row;
-            uint16_t *o = out + q * nr;
-            for (long s = 0; s < nr; s += 16) {
-                const __mmask16 mask = column_mask(cols - s, 0);
-                const __m512i low = bf16_high_halves(_mm512_castps_si512(_mm512_maskz_loadu_ps(mask, r0 + s)));
-                const __m512i high = q + 1 < kc ? bf16_high_halves(_mm512_castps_si512(_mm512_maskz_loadu_ps(mask, r1 + s)))
-                                                : _mm512_setzero_si512();
-                _mm512_storeu_si512((void *)(o + 2 * s), _mm512_or_si512(high, _mm512_srli_epi32(low, 16)));
-            }
-        }
-        out += depth * nr;
-    }
-}
-
 #pragma clang attribute pop
 
 // The activations' packing for the bf16 products with the conversion instruction: vcvtne2ps2bf16
 // rounds two rows of 16 as danet_bf16_from_float does (nearest even, NaN quietened, denormals to
 // signed zero; the bf16 tests hold it to that bit for bit), and one word permutation interleaves
-// them into pairs. A third of the work of the integer rounding above.
+// them into pairs: a third of the time of rounding with integer operations.
 __attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pack_b_bf16_convert(
     long kc, long nc, long nr, const float *b, long b_row, long b_col, uint16_t *out) {
     if (b_col != 1) {
@@ -193,7 +155,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void micro_kernel_bf16(
 // A deep kc: the C tile is loaded and stored once per kc, and the 128 KB panel of B it takes is
 // swept from L2 at full speed on the cores that have AVX-512. mc and nc are whole numbers of panels.
 const DanetKernels danet_kernels_avx512 =
-    KERNEL_TABLE(DANET_ISA_AVX512, "avx512", NR, 512, (256 / MR) * MR, (2048 / NR) * NR, NULL, pack_b_bf16_vector);
+    KERNEL_TABLE(DANET_ISA_AVX512, "avx512", NR, 512, (256 / MR) * MR, (2048 / NR) * NR, NULL, KERNEL(pack_b_bf16));
 // The same with the bf16 products, for the CPUs with AVX512_BF16 (AMD Zen 4 and later, Intel Cooper
 // Lake and Sapphire Rapids and later).
 const DanetKernels danet_kernels_avx512bf16 =

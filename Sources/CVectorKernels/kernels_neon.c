@@ -50,6 +50,29 @@ static inline void store_quad(float32x4_t sums, float alpha, float beta, float *
     store_quad(c##i##2, alpha, beta, c, ldc, i, 2, epilogue);       \
     store_quad(c##i##3, alpha, beta, c, ldc, i, 3, epilogue)
 
+// Stores the finished tile of accumulators c00..c53: vector stores for a whole tile, else spilled and
+// stored element by element.
+#define FINISH_TILE()                                                       \
+    do {                                                                    \
+        if (mr == MR && nr == NR) {                                         \
+            STORE_ROW(0);                                                   \
+            STORE_ROW(1);                                                   \
+            STORE_ROW(2);                                                   \
+            STORE_ROW(3);                                                   \
+            STORE_ROW(4);                                                   \
+            STORE_ROW(5);                                                   \
+        } else {                                                            \
+            float tile[MR * NR];                                            \
+            SPILL_ROW(0);                                                   \
+            SPILL_ROW(1);                                                   \
+            SPILL_ROW(2);                                                   \
+            SPILL_ROW(3);                                                   \
+            SPILL_ROW(4);                                                   \
+            SPILL_ROW(5);                                                   \
+            store_tile_scalar(tile, NR, alpha, beta, c, ldc, mr, nr, epilogue); \
+        }                                                                   \
+    } while (0)
+
 static void micro_kernel(long kc, const float *ap, const float *bp, float alpha, float beta,
                          float *c, long ldc, long mr, long nr, const DanetEpilogue *epilogue) {
     ZERO_ROW(0);
@@ -71,23 +94,7 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
         ap += MR;
         bp += NR;
     }
-    if (mr == MR && nr == NR) {
-        STORE_ROW(0);
-        STORE_ROW(1);
-        STORE_ROW(2);
-        STORE_ROW(3);
-        STORE_ROW(4);
-        STORE_ROW(5);
-        return;
-    }
-    float tile[MR * NR];
-    SPILL_ROW(0);
-    SPILL_ROW(1);
-    SPILL_ROW(2);
-    SPILL_ROW(3);
-    SPILL_ROW(4);
-    SPILL_ROW(5);
-    store_tile_scalar(tile, NR, alpha, beta, c, ldc, mr, nr, epilogue);
+    FINISH_TILE();
 }
 
 #define KERNEL(name) name##_neon
@@ -131,23 +138,7 @@ __attribute__((target("arch=armv8.2-a+bf16"))) static void micro_kernel_bf16(lon
         ap += 2 * MR;
         bp += 2 * NR;
     }
-    if (mr == MR && nr == NR) {
-        STORE_ROW(0);
-        STORE_ROW(1);
-        STORE_ROW(2);
-        STORE_ROW(3);
-        STORE_ROW(4);
-        STORE_ROW(5);
-        return;
-    }
-    float tile[MR * NR];
-    SPILL_ROW(0);
-    SPILL_ROW(1);
-    SPILL_ROW(2);
-    SPILL_ROW(3);
-    SPILL_ROW(4);
-    SPILL_ROW(5);
-    store_tile_scalar(tile, NR, alpha, beta, c, ldc, mr, nr, epilogue);
+    FINISH_TILE();
 }
 
 // kc = 256 keeps a 16 KB panel of B in a 64 KB L1 (Neoverse, Apple) with room for the A panel.

@@ -13,20 +13,9 @@
 #include <string.h>
 
 #include "CVectorKernels.h"
+#include "test_random.h"
 
 static int passed, failed;
-static unsigned long long seed = 0x2545F4914F6CDD1Dull;
-
-static float next_value(void) {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((long)(seed >> 33) % 2000001 - 1000000) / 1000000.0f;
-}
-
-static float *random_floats(long n) {
-    float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    for (long i = 0; i < n; i++) x[i] = next_value();
-    return x;
-}
 
 static float bits_float(uint32_t bits) {
     float x;

@@ -11,20 +11,9 @@
 #include <string.h>
 
 #include "CVectorKernels.h"
+#include "test_random.h"
 
 static int passed, failed;
-static unsigned long long seed = 0x9E3779B97F4A7C15ull;
-
-static float next_value(void) {
-    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((long)(seed >> 40) % 2001 - 1000) / 1000.0f;
-}
-
-static float *random_floats(long n) {
-    float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
-    for (long i = 0; i < n; i++) x[i] = next_value();
-    return x;
-}
 
 // Compares n values; prints max|diff| and the first mismatches when any exceeds the tolerance.
 static void check(const char *label, const float *actual, const float *expected, long n, double tolerance) {
