@@ -81,14 +81,20 @@ static void gemm_direct(long m, long n, long k, float alpha, const uint16_t *pac
         }
 }
 
-void danet_gemm_bf16_packed(const DanetKernels *kernels, long m, long n, long k, float alpha,
-                            const uint16_t *packed, long m_total, long first_row,
-                            const float *b, long b_row, long b_col,
-                            float beta, float *c, long ldc, const DanetEpilogue *epilogue) {
+// The blocked loops for both entries: B is rounded and packed per block into this thread's buffer,
+// or comes prepacked (`prepacked` non-null), its panels read in place.
+static void gemm(const DanetKernels *kernels, long m, long n, long k, float alpha, const uint16_t *packed, long m_total,
+                 long first_row, const float *b, long b_row, long b_col, const uint16_t *prepacked, float beta, float *c,
+                 long ldc, const DanetEpilogue *epilogue) {
     if (m <= 0 || n <= 0) return;
     const long nr = kernels->nr, mc_max = kernels->mc, nc_max = kernels->nc;
-    if (k <= 0 || !ensure_buffer(KC * ((nc_max + nr - 1) / nr * nr))) {
+    if (!prepacked && (k <= 0 || !ensure_buffer(KC * ((nc_max + nr - 1) / nr * nr)))) {
         gemm_direct(m, n, k, alpha, packed, m_total, first_row, b, b_row, b_col, beta, c, ldc, epilogue);
+        return;
+    }
+    if (k <= 0) {
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j++) store_scalar(0, alpha, beta, c + i * ldc + j, epilogue, i, j);
         return;
     }
     uint16_t *pb = buffer.b;
@@ -96,7 +102,7 @@ void danet_gemm_bf16_packed(const DanetKernels *kernels, long m, long n, long k,
         const long nc = n - jc < nc_max ? n - jc : nc_max;
         for (long pc = 0; pc < k; pc += KC) {
             const long kc = k - pc < KC ? k - pc : KC, depth = even(kc);
-            kernels->pack_b_bf16(kc, nc, nr, b + pc * b_row + jc * b_col, b_row, b_col, pb);
+            if (!prepacked) kernels->pack_b_bf16(kc, nc, nr, b + pc * b_row + jc * b_col, b_row, b_col, pb);
             const float step_beta = pc == 0 ? beta : 1;
             const int last = pc + kc >= k;
             for (long ic = 0; ic < m; ic += mc_max) {
@@ -104,15 +110,33 @@ void danet_gemm_bf16_packed(const DanetKernels *kernels, long m, long n, long k,
                 const uint16_t *panels = packed + pc * padded_rows(m_total) + (first_row + ic) * depth;
                 for (long jr = 0; jr < nc; jr += nr) {
                     const long cols = nc - jr < nr ? nc - jr : nr;
+                    const uint16_t *panel = prepacked ? prepacked + (jc + jr) / nr * even(k) * nr + pc * nr : pb + jr * depth;
                     for (long ir = 0; ir < mc; ir += MR) {
                         const long rows = mc - ir < MR ? mc - ir : MR;
                         DanetEpilogue tile;
-                        kernels->micro_kernel_bf16(depth, panels + (ir / MR) * depth * MR, pb + jr * depth, alpha,
-                                                   step_beta, c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
+                        kernels->micro_kernel_bf16(depth, panels + (ir / MR) * depth * MR, panel, alpha, step_beta,
+                                                   c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
                                                    tile_epilogue(epilogue, last, ic + ir, jc + jr, &tile));
                     }
                 }
             }
         }
     }
+}
+
+void danet_gemm_bf16_packed(const DanetKernels *kernels, long m, long n, long k, float alpha,
+                            const uint16_t *packed, long m_total, long first_row,
+                            const float *b, long b_row, long b_col,
+                            float beta, float *c, long ldc, const DanetEpilogue *epilogue) {
+    gemm(kernels, m, n, k, alpha, packed, m_total, first_row, b, b_row, b_col, NULL, beta, c, ldc, epilogue);
+}
+
+long danet_gemm_bf16_prepacked_size(const DanetKernels *kernels, long k, long n) {
+    return even(k) * ((n + kernels->nr - 1) / kernels->nr * kernels->nr);
+}
+
+void danet_gemm_bf16_prepacked(const DanetKernels *kernels, long m, long n, long k, float alpha,
+                               const uint16_t *packed, long m_total, long first_row, const uint16_t *b,
+                               float beta, float *c, long ldc, const DanetEpilogue *epilogue) {
+    gemm(kernels, m, n, k, alpha, packed, m_total, first_row, NULL, 0, 0, b, beta, c, ldc, epilogue);
 }

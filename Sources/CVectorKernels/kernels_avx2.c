@@ -75,5 +75,6 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
 
 // kc = 256 keeps a 16 KB panel of B in a 32 KB L1 while the 6-row panels of A stream from L2
 // (mc x kc = 168 KB); nc bounds the packed B to 4 MB, within the L3 of the CPUs that have AVX2.
-const DanetKernels danet_kernels_avx2 = KERNEL_TABLE(DANET_ISA_AVX2, "avx2", NR, 256, 168, 4080, NULL, KERNEL(pack_b_bf16));
+const DanetKernels danet_kernels_avx2 = KERNEL_TABLE(DANET_ISA_AVX2, "avx2", NR, 256, 168, 4080, NULL, KERNEL(pack_b_bf16),
+                                                              KERNEL(pack_pairs_bf16));
 #endif

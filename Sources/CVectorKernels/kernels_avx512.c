@@ -93,32 +93,44 @@ static void micro_kernel(long kc, const float *ap, const float *bp, float alpha,
 // The activations' packing for the bf16 products with the conversion instruction: vcvtne2ps2bf16
 // rounds two rows of 16 as danet_bf16_from_float does (nearest even, NaN quietened, denormals to
 // signed zero; the bf16 tests hold it to that bit for bit), and one word permutation interleaves
-// them into pairs: a third of the time of rounding with integer operations.
-__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void pack_b_bf16_convert(
-    long kc, long nc, long nr, const float *b, long b_row, long b_col, uint16_t *out) {
+// them into pairs: a third of the time of rounding with integer operations. Masked loads read
+// nothing past a row's end, and the columns past it become zero pairs.
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+// 16 columns of two rows (row1 null: zeros) as 16 pairs at `out`, masked to the first `cols`
+// columns; word 2i is row0's column i (the low half of the conversion), word 2i + 1 row1's.
+static inline BF16_TARGET __attribute__((always_inline)) void convert_pairs16(const float *row0, const float *row1,
+                                                                            long cols, uint16_t *out) {
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __mmask16 mask = column_mask(cols, 0);
+    const __m512 low = _mm512_maskz_loadu_ps(mask, row0);
+    const __m512 high = row1 ? _mm512_maskz_loadu_ps(mask, row1) : _mm512_setzero_ps();
+    _mm512_storeu_si512((void *)out, _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(high, low)));
+}
+
+static BF16_TARGET void pack_b_bf16_convert(long kc, long nc, long nr, const float *b, long b_row, long b_col, uint16_t *out) {
     if (b_col != 1) {
         KERNEL(pack_b_bf16)(kc, nc, nr, b, b_row, b_col, out);
         return;
     }
-    // Word 2i of the result is row 2q's column i (the low half of the conversion), word 2i + 1
-    // row 2q + 1's (the high half).
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                                23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const long depth = (kc + 1) / 2 * 2;
     for (long j = 0; j < nc; j += nr) {
         const long cols = nc - j < nr ? nc - j : nr;
         for (long q = 0; q < depth; q += 2) {
-            const float *r0 = b + q * b_row + j, *r1 = r0 + b_row;
-            uint16_t *o = out + q * nr;
-            for (long s = 0; s < nr; s += 16) {
-                const __mmask16 mask = column_mask(cols - s, 0);
-                const __m512 low = _mm512_maskz_loadu_ps(mask, r0 + s);
-                const __m512 high = q + 1 < kc ? _mm512_maskz_loadu_ps(mask, r1 + s) : _mm512_setzero_ps();
-                const __m512i pairs = _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(high, low));
-                _mm512_storeu_si512((void *)(o + 2 * s), pairs);
-            }
+            const float *r0 = b + q * b_row + j;
+            for (long s = 0; s < nr; s += 16) convert_pairs16(r0 + s, q + 1 < kc ? r0 + b_row + s : NULL, cols - s, out + q * nr + 2 * s);
         }
         out += depth * nr;
+    }
+}
+
+static BF16_TARGET void pack_pairs_bf16_convert(const float *row0, const float *row1, long count, long nr, long depth,
+                                                uint16_t *b) {
+    for (long j = 0; j < count; j += nr) {
+        uint16_t *panel = b + (j / nr) * depth * nr;
+        for (long s = 0; s < nr; s += 16)
+            convert_pairs16(row0 + j + s, row1 ? row1 + j + s : NULL, count - j - s, panel + 2 * s);
     }
 }
 
@@ -136,7 +148,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void micro_kernel_bf16(
     for (long p = 0; p < depth; p += 2) {
         __m512bh bv[NV];
 #pragma clang loop unroll(full)
-        for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_load_si512((const void *)(bp + 32 * v));
+        for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512((const void *)(bp + 32 * v));
 #pragma clang loop unroll(full)
         for (int i = 0; i < MR; i++) {
             int pair;
@@ -155,9 +167,11 @@ __attribute__((target("avx512f,avx512bf16"))) static void micro_kernel_bf16(
 // A deep kc: the C tile is loaded and stored once per kc, and the 128 KB panel of B it takes is
 // swept from L2 at full speed on the cores that have AVX-512. mc and nc are whole numbers of panels.
 const DanetKernels danet_kernels_avx512 =
-    KERNEL_TABLE(DANET_ISA_AVX512, "avx512", NR, 512, (256 / MR) * MR, (2048 / NR) * NR, NULL, KERNEL(pack_b_bf16));
+    KERNEL_TABLE(DANET_ISA_AVX512, "avx512", NR, 512, (256 / MR) * MR, (2048 / NR) * NR, NULL, KERNEL(pack_b_bf16),
+                 KERNEL(pack_pairs_bf16));
 // The same with the bf16 products, for the CPUs with AVX512_BF16 (AMD Zen 4 and later, Intel Cooper
 // Lake and Sapphire Rapids and later).
 const DanetKernels danet_kernels_avx512bf16 =
-    KERNEL_TABLE(DANET_ISA_AVX512_BF16, "avx512bf16", NR, 512, (256 / MR) * MR, (2048 / NR) * NR, micro_kernel_bf16, pack_b_bf16_convert);
+    KERNEL_TABLE(DANET_ISA_AVX512_BF16, "avx512bf16", NR, 512, (256 / MR) * MR, (2048 / NR) * NR, micro_kernel_bf16, pack_b_bf16_convert,
+                 pack_pairs_bf16_convert);
 #endif

@@ -44,4 +44,4 @@ static void micro_kernel_bf16(long depth, const uint16_t *ap, const uint16_t *bp
 #include "internal/row_kernels.h"
 
 const DanetKernels danet_kernels_generic = KERNEL_TABLE(DANET_ISA_GENERIC, "generic", NR, 256, 96, 2048, micro_kernel_bf16,
-                                                                    KERNEL(pack_b_bf16));
+                                                                    KERNEL(pack_b_bf16), KERNEL(pack_pairs_bf16));

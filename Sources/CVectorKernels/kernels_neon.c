@@ -142,7 +142,9 @@ __attribute__((target("arch=armv8.2-a+bf16"))) static void micro_kernel_bf16(lon
 }
 
 // kc = 256 keeps a 16 KB panel of B in a 64 KB L1 (Neoverse, Apple) with room for the A panel.
-const DanetKernels danet_kernels_neon = KERNEL_TABLE(DANET_ISA_NEON, "neon", NR, 256, 120, 4080, NULL, KERNEL(pack_b_bf16));
+const DanetKernels danet_kernels_neon = KERNEL_TABLE(DANET_ISA_NEON, "neon", NR, 256, 120, 4080, NULL, KERNEL(pack_b_bf16),
+                                                              KERNEL(pack_pairs_bf16));
 const DanetKernels danet_kernels_neonbf16 =
-    KERNEL_TABLE(DANET_ISA_NEON_BF16, "neonbf16", NR, 256, 120, 4080, micro_kernel_bf16, KERNEL(pack_b_bf16));
+    KERNEL_TABLE(DANET_ISA_NEON_BF16, "neonbf16", NR, 256, 120, 4080, micro_kernel_bf16, KERNEL(pack_b_bf16),
+                 KERNEL(pack_pairs_bf16));
 #endif

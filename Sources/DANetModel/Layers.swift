@@ -70,12 +70,12 @@ struct Conv2d {
     init(_ source: LayerSource, conv: String, batchNorm: String?, geometry g: ConvGeometry, convBias: Bool = false,
          winogradTile: Winograd.Tile = .f2x2) throws {
         let tile = Winograd.applies(to: g) ? BF16Layers.tile(source.precision, default: winogradTile) : nil
-        let element = BF16Layers.element(source.precision)
         if source.isPrepared {
             self = try Conv2d(prepared: source.store, name: conv, geometry: g, hasBias: convBias || batchNorm != nil,
-                              winogradTile: winogradTile, element: element)
+                              winogradTile: winogradTile, precision: source.precision)
             return
         }
+        let element = BF16Layers.element(source.precision, tile: tile)
         let store = source.store
         name = conv
         var weight = try store.floats(conv + ".weight", shape: [g.outChannels, g.inChannels, g.kernel, g.kernel])

@@ -120,10 +120,10 @@ enum ModelFile {
 }
 
 extension Conv2d {
-    /// Reads a convolution prepared by `modelFileItems()`, its weights as `element` (used in place
-    /// when stored so, else converted).
+    /// Reads a convolution prepared by `modelFileItems()`, its weights as `precision` runs them
+    /// (used in place when stored so, else converted).
     init(prepared store: WeightStore, name: String, geometry g: ConvGeometry, hasBias: Bool, winogradTile: Winograd.Tile,
-         element: PackedMatrix.Element) throws {
+         precision: Precision) throws {
         self.name = name
         geometry = g
         bias = hasBias ? try ModelFile.floats(try store.tensor(name + ".bias", shape: [g.outChannels]), name: name + ".bias",
@@ -134,8 +134,9 @@ extension Conv2d {
             let tiles = [winogradTile] + Winograd.Tile.allCases.filter { $0 != winogradTile }
             let tensor = try store.tensor(name + ".winograd", shape: [winogradTile.positions, strides[0]],
                                           alternatives: tiles.flatMap { tile in strides.map { [tile.positions, $0] } })
-            let tile = tiles.first { $0.positions == tensor.shape[0] }!
-            let (stored, bytes) = try ModelFile.panels(tensor, name: name + ".winograd", file: store.file, elements: tensor.shape[1])
+            let tile = tiles.first { $0.positions == tensor.shape[0] }!, element = BF16Layers.element(precision, tile: tile)
+            let (stored, bytes) = try ModelFile.panels(tensor, name: name + ".winograd", file: store.file, rows: rows,
+                                                         columns: columns)
             let stride = tensor.shape[1] * (stored == .float32 ? 4 : 2)
             winograd = Winograd.Weights(tile: tile, matrices: (0..<tile.positions).map {
                 PackedMatrix(rows: rows, columns: columns, panels: bytes.pointer + $0 * stride, stored: stored, owner: bytes.owner,
@@ -144,8 +145,9 @@ extension Conv2d {
             weight = nil
         } else {
             let tensor = try store.tensor(name + ".panels", shape: [strides[0]], alternatives: strides.map { [$0] })
-            let (stored, bytes) = try ModelFile.panels(tensor, name: name + ".panels", file: store.file, elements: tensor.shape[0])
-            weight = PackedMatrix(rows: rows, columns: columns, panels: bytes.pointer, stored: stored, owner: bytes.owner, element: element)
+            let (stored, bytes) = try ModelFile.panels(tensor, name: name + ".panels", file: store.file, rows: rows, columns: columns)
+            weight = PackedMatrix(rows: rows, columns: columns, panels: bytes.pointer, stored: stored, owner: bytes.owner,
+                                  element: BF16Layers.element(precision, tile: nil))
             winograd = nil
         }
     }
@@ -153,7 +155,7 @@ extension Conv2d {
     /// The tensors a model file holds for this convolution, its weights as `precision` puts them.
     func modelFileItems(_ precision: Precision) -> [SafetensorsWriter.Item] {
         var items: [SafetensorsWriter.Item] = []
-        let element = BF16Layers.element(precision)
+        let element = BF16Layers.element(precision, tile: winograd?.tile)
         let dtype: DType = element == .float32 ? .float32 : .bfloat16
         if let winograd, let first = winograd.matrices.first {
             let stride = PackedMatrix.panelCount(rows: first.rows, columns: first.columns, element: element)
@@ -176,15 +178,22 @@ extension Conv2d {
 }
 
 extension ModelFile {
-    /// A prepared tensor of panels, F32 or BF16 with `elements` values as that element's layout
-    /// needs: its bytes in place where the file allows, else copied.
-    static func panels(_ tensor: StoredTensor, name: String, file: String, elements: Int) throws -> (PackedMatrix.Element, MappedBytes) {
+    /// A prepared tensor of the panels of `rows` x `columns` matrices (its last dimension), F32 or
+    /// BF16 with as many values per matrix as that type's layout needs: its bytes in place where the
+    /// file allows, else copied.
+    static func panels(_ tensor: StoredTensor, name: String, file: String, rows: Int, columns: Int) throws
+        -> (PackedMatrix.Element, MappedBytes) {
         let element: PackedMatrix.Element
         switch tensor.dtype {
         case .float32: element = .float32
         case .bfloat16: element = .bfloat16
         default:
             throw WeightError(.unreadable, file: file, "tensor '\(name)': expected F32 or BF16 panels, found \(tensor.dtype.rawValue)")
+        }
+        let expected = PackedMatrix.panelCount(rows: rows, columns: columns, element: element)
+        guard tensor.shape.last == expected else {
+            throw WeightError(.wrongShape, file: file,
+                              "tensor '\(name)': expected \(expected) \(tensor.dtype.rawValue) values per matrix, found \(tensor.shape)")
         }
         do {
             if let mapped = try tensor.mappedBytes() { return (element, mapped) }

@@ -46,17 +46,17 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 /// energies, softmax and products in f32. Keeping the query and key convolutions in f32 changed no
 /// prediction of the bundled model; the 3x3 convolutions' Winograd tile is what moved the error.
 enum BF16Layers {
-    /// The element a convolution's weights are stored in for `precision`.
-    static func element(_ precision: Precision) -> PackedMatrix.Element {
-        precision == .bf16 ? .bfloat16 : .float32
+    /// The element a convolution's weights are stored in for `precision`; `tile` is its Winograd
+    /// tile, if any. F(4x4, 3x3) stays f32: its transforms (entries up to 8) make the bf16 rounding
+    /// of its transformed inputs several percent of a layer's output. It runs only where a model
+    /// file written in f32 is loaded in bf16; bf16 models use F(2x2, 3x3) (`tile(_:default:)`).
+    static func element(_ precision: Precision, tile: Winograd.Tile?) -> PackedMatrix.Element {
+        precision == .bf16 && tile != .f4x4 ? .bfloat16 : .float32
     }
 
     /// The Winograd tile of a 3x3 stride-1 convolution running in `precision` whose f32 tile is
-    /// `tile`. In bf16 the head uses F(2x2, 3x3) too: F(4x4)'s transforms (entries up to 8) turn the
-    /// bf16 rounding of its transformed inputs into twice the error of the logits.
+    /// `tile`: F(2x2, 3x3) in bf16, for the head too (whose f32 tile is F(4x4)).
     static func tile(_ precision: Precision, default tile: Winograd.Tile) -> Winograd.Tile {
-        precision == .bf16 ? headTile : tile
+        precision == .bf16 ? .f2x2 : tile
     }
-
-    static let headTile = Winograd.Tile.f2x2
 }

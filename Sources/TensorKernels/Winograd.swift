@@ -116,7 +116,13 @@ package enum Winograd {
         let (cin, cout, d) = (g.inChannels, g.outChannels, g.dilation)
         let perTile = floatsPerTile(g, tile: tile)
         precondition(perTile <= workspace.count, "workspace too small for one Winograd tile")
-        let block = tilesPerBlock(perTile: perTile, workspaceFloats: workspace.count, tileColumns: kernels.tileColumns)
+        // bf16 weights: the input transform writes V rounded and packed for the products (half the
+        // bytes, no packing pass), where the workspace holds whole panels of tiles.
+        let prepacked = transformed.matrices[0].element == .bfloat16
+            && tilesPerBlock(perTile: prepackedFloatsPerTile(g, tile: tile), workspaceFloats: workspace.count,
+                             tileColumns: kernels.tileColumns) >= kernels.tileColumns
+        let block = tilesPerBlock(perTile: prepacked ? prepackedFloatsPerTile(g, tile: tile) : perTile,
+                                  workspaceFloats: workspace.count, tileColumns: kernels.tileColumns)
         let pieces = segments(height: height, width: width, dilation: d, tile: tile.rawValue, limit: block)
         let scratchFloats = danet_winograd_scratch(pieces.map(\.tiles).max() ?? 0)
         let table = kernels.table.pointee
@@ -135,6 +141,17 @@ package enum Winograd {
             }
             let offsets = starts, count = total
             let chunk = Array(pieces[first..<end])
+            if prepacked {
+                let m = transformPrepacked(input: input, height: height, width: width, dilation: d, channels: cin,
+                                           pieces: chunk, offsets: offsets, count: count, inputRow: inputRow,
+                                           scratchFloats: scratchFloats, positions: positions, workspace: workspace,
+                                           matrices: transformed.matrices, outChannels: cout, kernels: kernels)
+                transformOutput(m, pieces: chunk, offsets: offsets, count: count, outChannels: cout, outputRow: outputRow,
+                                scratchFloats: scratchFloats, bias: bias, relu: relu, output: output, height: height,
+                                width: width, dilation: d)
+                first = end
+                continue
+            }
             nonisolated(unsafe) let v = workspace.baseAddress!, m = workspace.baseAddress! + positions * cin * count
             // V = Bᵀ d B: (positions, cin, count).
             Threads.parallelFor(cin, minimumChunk: 4) { channels in
@@ -150,18 +167,33 @@ package enum Winograd {
             // M[ξ] = U[ξ] V[ξ]: (cout x cin) times (cin x count), for every position ξ.
             Gemm.multiply(batch: transformed.matrices, n: count, b: v, bStride: cin * count, ldb: count,
                           c: m, cStride: cout * count, ldc: count, kernels: kernels)
-            // Y = Aᵀ M A, written into the sub-grid positions.
-            Threads.parallelFor(cout, minimumChunk: 4) { channels in
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
-                defer { scratch.deallocate() }
-                for k in channels {
-                    for (piece, offset) in zip(chunk, offsets) {
-                        outputRow(m + k * count + offset, cout * count, piece.tiles, bias?[k] ?? 0, relu ? 1 : 0,
-                                  output + k * height * width, height, width, d, piece.a, piece.b, piece.row, scratch)
-                    }
-                }
-            }
+            transformOutput(m, pieces: chunk, offsets: offsets, count: count, outChannels: cout, outputRow: outputRow,
+                            scratchFloats: scratchFloats, bias: bias, relu: relu, output: output, height: height,
+                            width: width, dilation: d)
             first = end
         }
     }
+
+    /// Y = Aᵀ M A of every output channel, written into the sub-grid positions.
+    static func transformOutput(_ m: UnsafeMutablePointer<Float>, pieces: [Segment], offsets: [Int], count: Int, outChannels cout: Int,
+                                outputRow: OutputRow, scratchFloats: Int, bias: UnsafePointer<Float>?, relu: Bool,
+                                output: UnsafeMutablePointer<Float>, height: Int, width: Int, dilation d: Int) {
+        nonisolated(unsafe) let m = m, output = output, bias = bias
+        Threads.parallelFor(cout, minimumChunk: 4) { channels in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchFloats)
+            defer { scratch.deallocate() }
+            for k in channels {
+                for (piece, offset) in zip(pieces, offsets) {
+                    outputRow(m + k * count + offset, cout * count, piece.tiles, bias?[k] ?? 0, relu ? 1 : 0,
+                              output + k * height * width, height, width, d, piece.a, piece.b, piece.row, scratch)
+                }
+            }
+        }
+    }
+
+    /// A row transform of the kernel table.
+    typealias InputRow = @convention(c) (UnsafePointer<Float>?, Int, Int, Int, Int, Int, Int, Int, UnsafeMutablePointer<Float>?,
+                                         Int, UnsafeMutablePointer<Float>?) -> Void
+    typealias OutputRow = @convention(c) (UnsafePointer<Float>?, Int, Int, Float, Int32, UnsafeMutablePointer<Float>?, Int, Int,
+                                          Int, Int, Int, Int, UnsafeMutablePointer<Float>?) -> Void
 }

@@ -1,5 +1,6 @@
 // The bf16 path: rounding to bf16 at its edges (ties, overflow, NaN, denormals), the packed layout of
 // weights, every instruction set's packing of activations against the portable one (bit for bit),
+// B prepacked pair by pair and the product from it,
 // and every bf16 micro-kernel this CPU runs against a double-precision product of the same bf16
 // operands: odd shapes, every tile edge, depths past one packed block, odd depths, a transposed B,
 // alpha, beta, row parts and epilogues. Built and run by tools/test_c_kernels.sh, natively and for
@@ -200,6 +201,47 @@ static void test_gemm(const DanetKernels *kernels) {
     }
 }
 
+// B prepacked row pair by row pair (as the Winograd input transform writes it): the layout
+// `danet_gemm_bf16_prepacked_size` states, zero padding, each set's packing bit for bit the
+// portable one's, and the product from it identical to the product that packs B itself.
+static void test_prepacked(const DanetKernels *kernels, const DanetKernels *generic) {
+    static const long shapes[][3] = {{6, 64, 2}, {13, 65, 7}, {30, 200, 513}, {7, 1, 1}, {64, 130, 1100}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        const long m = shapes[t][0], n = shapes[t][1], k = shapes[t][2], nr = kernels->nr, depth = (k + 1) / 2 * 2;
+        float *a = random_floats(m * k), *b = random_floats(k * n);
+        const long size = danet_gemm_bf16_prepacked_size(kernels, k, n);
+        uint16_t *expected = malloc(sizeof(uint16_t) * (size_t)size), *actual = malloc(sizeof(uint16_t) * (size_t)size);
+        memset(expected, 0xAB, sizeof(uint16_t) * (size_t)size);
+        memset(actual, 0xCD, sizeof(uint16_t) * (size_t)size);
+        for (long q = 0; q < depth; q += 2) {
+            const float *row1 = q + 1 < k ? b + (q + 1) * n : NULL;
+            generic->pack_pairs_bf16(b + q * n, row1, n, nr, depth, expected + q * nr);
+            kernels->pack_pairs_bf16(b + q * n, row1, n, nr, depth, actual + q * nr);
+        }
+        int placed = 1;
+        for (long p = 0; p < depth; p++)
+            for (long j = 0; j < (n + nr - 1) / nr * nr; j++) {
+                const uint16_t want = p < k && j < n ? danet_bf16_from_float(b[p * n + j]) : 0;
+                if (expected[(j / nr) * depth * nr + (p / 2) * 2 * nr + 2 * (j % nr) + p % 2] != want) placed = 0;
+            }
+        char label[96];
+        snprintf(label, sizeof label, "%s bf16 prepacked B %ldx%ld", kernels->name, k, n);
+        report(placed, label, ": the portable packing is not where the layout says");
+        report(memcmp(expected, actual, sizeof(uint16_t) * (size_t)size) == 0, label, ": differs from the portable packing");
+        if (kernels->micro_kernel_bf16) {
+            uint16_t *weights = malloc(sizeof(uint16_t) * (size_t)danet_gemm_bf16_packed_size(m, k));
+            danet_gemm_bf16_pack_rows(m, k, 0, m, a, k, 1, weights);
+            float *c0 = calloc((size_t)(m * n), sizeof(float)), *c1 = calloc((size_t)(m * n), sizeof(float));
+            danet_gemm_bf16_packed(kernels, m, n, k, 1, weights, m, 0, b, n, 1, 0, c0, n, NULL);
+            danet_gemm_bf16_prepacked(kernels, m, n, k, 1, weights, m, 0, actual, 0, c1, n, NULL);
+            snprintf(label, sizeof label, "%s bf16 gemm from prepacked B %ldx%ldx%ld", kernels->name, m, n, k);
+            report(memcmp(c0, c1, sizeof(float) * (size_t)(m * n)) == 0, label, ": not identical to packing B itself");
+            free(weights), free(c0), free(c1);
+        }
+        free(a), free(b), free(expected), free(actual);
+    }
+}
+
 int main(void) {
     test_rounding();
     test_pack_layout();
@@ -213,6 +255,7 @@ int main(void) {
         }
         const int before = passed + failed;
         test_pack_b(kernels, generic);
+        test_prepacked(kernels, generic);
         if (kernels->micro_kernel_bf16) test_gemm(kernels);
         printf("%s: %d bf16 checks%s\n", kernels->name, passed + failed - before,
                kernels->micro_kernel_bf16 ? (danet_bf16_native(kernels) ? " (native bf16 products)" : " (portable bf16 products)")

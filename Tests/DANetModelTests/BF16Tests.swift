@@ -76,6 +76,36 @@ struct BF16Tests {
         }
     }
 
+    @Test("bf16 panels of the f32 count (an odd depth, the 7x7 stem's 147) are refused, not read past their end")
+    func shortPanels() throws {
+        let fixture = try #require(DANetFixtures.cases["official_resnet7_r50"])
+        let checkpoint = try Checkpoint(contentsOf: URL(fileURLWithPath: DANetFixtures.path(fixture.file)))
+        let good = ModelFileTests.temporaryURL("good-bf16.danet"), bad = ModelFileTests.temporaryURL("short-bf16.danet")
+        defer { for url in [good, bad] { try? FileManager.default.removeItem(at: url) } }
+        try DANet.forModelFile(checkpoint: checkpoint, layer4Dilations: nil, alignCorners: nil, precision: .bf16, threads: nil)
+            .writeModelFile(to: good)
+        let file = try Checkpoint(contentsOf: good)
+        let stem = try #require(file.tensors.first { $0.name == "pretrained.conv1.panels" })
+        let width = try DANetConfiguration.detect(checkpoint).baseWidth
+        let f32Count = PackedMatrix.panelCount(rows: width, columns: 147)
+        #expect(stem.tensor.dtype == .bfloat16
+            && stem.tensor.shape == [PackedMatrix.panelCount(rows: width, columns: 147, element: .bfloat16)])
+        try SafetensorsWriter.write(file.tensors.map { named in
+            let short = named.name == stem.name
+            return SafetensorsWriter.Item(name: named.name, dtype: named.tensor.dtype, shape: short ? [f32Count] : named.tensor.shape) {
+                let bytes = try named.tensor.contiguousBytes()
+                return short ? Array(bytes.prefix(f32Count * 2)) : bytes
+            }
+        }, metadata: file.metadata, to: bad)
+        do {
+            _ = try DANet(contentsOf: bad)
+            Issue.record("bf16 panels of the f32 count loaded")
+        } catch let error as WeightError {
+            #expect(error.description.contains("pretrained.conv1.panels") && error.description.contains(bad.lastPathComponent),
+                    "\(error)")
+        }
+    }
+
     @Test("bf16 cannot run on OpenBLAS or on kernels without bf16 products, and says so in one line")
     func fallback() throws {
         let (precision, note) = Precision.resolve(.bf16, kernels: .selected, backend: .openBLAS)

@@ -61,6 +61,11 @@ typedef struct {
     /// per pair of depths (2q, 2q + 1) and column j, the two values rounded to bf16 side by side;
     /// each panel (kc rounded up to even) x nr, zero-padded.
     void (*pack_b_bf16)(long kc, long nc, long nr, const float *b, long b_row, long b_col, uint16_t *out);
+    /// Two rows of B (depths 2q and 2q + 1, contiguous; `row1` null past an odd depth: zeros),
+    /// columns [0, count), rounded into B prepacked for `danet_gemm_bf16_prepacked` (panels of nr
+    /// columns, each `depth` deep) at `b`, the place of pair-row q in the first panel; the last
+    /// panel's columns past `count` become zero pairs. For a producer that writes B row by row.
+    void (*pack_pairs_bf16)(const float *row0, const float *row1, long count, long nr, long depth, uint16_t *b);
 } DanetKernels;
 
 // MARK: CPU features
@@ -247,6 +252,18 @@ void danet_gemm_bf16_packed(const DanetKernels *kernels, long m, long n, long k,
                             const uint16_t *packed, long m_total, long first_row,
                             const float *b, long b_row, long b_col,
                             float beta, float *c, long ldc, const DanetEpilogue *epilogue);
+
+/// bf16 values of B prepacked for `danet_gemm_bf16_prepacked` with `kernels`: a k x n matrix as
+/// panels of `kernels->nr` columns (n rounded up), each holding every pair of depths (k rounded up
+/// to even): element (p, j) at (j / nr) * even(k) * nr + (p / 2) * 2 * nr + 2 * (j % nr) + p % 2.
+long danet_gemm_bf16_prepacked_size(const DanetKernels *kernels, long k, long n);
+
+/// `danet_gemm_bf16_packed` with B already rounded and packed (by `pack_pairs_bf16`), as B is when
+/// its producer writes it so: no packing pass. Columns [0, n) of `b`, whose first column starts a
+/// panel.
+void danet_gemm_bf16_prepacked(const DanetKernels *kernels, long m, long n, long k, float alpha,
+                               const uint16_t *packed, long m_total, long first_row, const uint16_t *b,
+                               float beta, float *c, long ldc, const DanetEpilogue *epilogue);
 
 // MARK: Winograd
 

@@ -278,11 +278,35 @@ static void KERNEL(pack_b_bf16)(long kc, long nc, long nr, const float *b, long 
     }
 }
 
+// Two rows of B (depths 2q and 2q + 1; row1 null: zeros), columns [0, count), into B prepacked for
+// danet_gemm_bf16_prepacked at `b` (pair-row q of the first column panel); the last panel's columns
+// past `count` become zero pairs.
+static void KERNEL(pack_pairs_bf16)(const float *row0, const float *row1, long count, long nr, long depth, uint16_t *b) {
+    for (long j = 0; j < count; j += nr) {
+        const long cols = count - j < nr ? count - j : nr;
+        const float *restrict r0 = row0 + j;
+        uint16_t *restrict o = b + (j / nr) * depth * nr;
+        if (row1) {
+            const float *restrict r1 = row1 + j;
+            for (long s = 0; s < cols; s++) {
+                o[2 * s] = danet_bf16_from_float(r0[s]);
+                o[2 * s + 1] = danet_bf16_from_float(r1[s]);
+            }
+        } else {
+            for (long s = 0; s < cols; s++) {
+                o[2 * s] = danet_bf16_from_float(r0[s]);
+                o[2 * s + 1] = 0;
+            }
+        }
+        for (long s = 2 * cols; s < 2 * nr; s++) o[s] = 0;
+    }
+}
+
 // The kernel table of the instruction set that includes this file: its micro-kernel (a static
 // `micro_kernel` defined before the include), the functions above, its cache blocking, and its
 // bf16 product and packing (BF16_KERNEL may be NULL). One macro for every set, so no table can wire
 // in another set's function.
-#define KERNEL_TABLE(ISA, NAME, TILE_COLUMNS, KC, MC, NC, BF16_KERNEL, PACK_B_BF16)             \
+#define KERNEL_TABLE(ISA, NAME, TILE_COLUMNS, KC, MC, NC, BF16_KERNEL, PACK_B_BF16, PACK_PAIRS_BF16) \
     {                                                                                          \
         .isa = (ISA), .name = (NAME), .nr = (TILE_COLUMNS), .kc = (KC), .mc = (MC), .nc = (NC), \
         .micro_kernel = micro_kernel,                                                          \
@@ -293,4 +317,5 @@ static void KERNEL(pack_b_bf16)(long kc, long nc, long nr, const float *b, long 
         .softmax_row = KERNEL(softmax_row),                                                    \
         .micro_kernel_bf16 = (BF16_KERNEL),                                                    \
         .pack_b_bf16 = (PACK_B_BF16),                                                          \
+        .pack_pairs_bf16 = (PACK_PAIRS_BF16),                                                  \
     }
