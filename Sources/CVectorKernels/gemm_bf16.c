@@ -140,3 +140,24 @@ void danet_gemm_bf16_prepacked(const DanetKernels *kernels, long m, long n, long
                                float beta, float *c, long ldc, const DanetEpilogue *epilogue) {
     gemm(kernels, m, n, k, alpha, packed, m_total, first_row, NULL, 0, 0, b, beta, c, ldc, epilogue);
 }
+
+void danet_gemm_bf16_prepack_rows(long nr, long k, const float *s, long lds, long n, long first, long count, uint16_t *b) {
+    const long depth = even(k);
+    for (long j = first; j < first + count; j++) {
+        const float *row = s + j * lds;
+        uint16_t *column = b + j / nr * depth * nr + 2 * (j % nr);
+        for (long p = 0; p + 1 < k; p += 2) {
+            column[p * nr] = danet_bf16_from_float(row[p]);
+            column[p * nr + 1] = danet_bf16_from_float(row[p + 1]);
+        }
+        if (k % 2) {
+            column[(k - 1) * nr] = danet_bf16_from_float(row[k - 1]);
+            column[(k - 1) * nr + 1] = 0;
+        }
+    }
+    if (first + count == n)
+        for (long j = n; j % nr != 0; j++) {
+            uint16_t *column = b + j / nr * depth * nr + 2 * (j % nr);
+            for (long p = 0; p < depth; p += 2) column[p * nr] = column[p * nr + 1] = 0;
+        }
+}

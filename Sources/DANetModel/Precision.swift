@@ -2,10 +2,10 @@ import TensorKernels
 
 /// The arithmetic of a model's products.
 ///
-/// `bf16` rounds the weights and the activations that enter a convolution's product to bfloat16
-/// (round to nearest, ties to even) and sums the products in f32; everything else (batch norms
-/// folded into f32 biases, additions, ReLU, the attention energies, softmax and attention products,
-/// upsampling) stays f32. It runs on CPUs with bf16 product instructions: AVX512_BF16 on x86-64
+/// `bf16` rounds the weights and the activations that enter a convolution's product, and the two
+/// operands of the position attention's product V Sᵀ, to bfloat16 (round to nearest, ties to even)
+/// and sums the products in f32; everything else (batch norms folded into f32 biases, additions,
+/// ReLU, the attention energies and softmax, the channel attention, upsampling) stays f32. It runs on CPUs with bf16 product instructions: AVX512_BF16 on x86-64
 /// (AMD Zen 4 and later, Intel Cooper Lake, Sapphire Rapids and later) and BF16 on ARM64 (Armv8.6:
 /// AWS Graviton 3 and 4, Neoverse V1 and V2, Apple M2 and later); elsewhere a model asked for bf16
 /// runs f32 and says why in `DANet.precisionNote`.
@@ -42,9 +42,9 @@ public enum Precision: String, Sendable, CaseIterable, Codable {
 }
 
 /// How a DANet's convolutions run in bf16, decided from measurements (README, "bf16"): every
-/// convolution's products in bf16, as the products' share of the time asks; the attention's
-/// energies, softmax and products in f32. Keeping the query and key convolutions in f32 changed no
-/// prediction of the bundled model; the 3x3 convolutions' Winograd tile is what moved the error.
+/// convolution's products in bf16, as the products' share of the time asks. Keeping the query and
+/// key convolutions in f32 changed no prediction of the bundled model; the 3x3 convolutions'
+/// Winograd tile is what moved the error. (The attention: `PositionAttention.bf16Product`.)
 enum BF16Layers {
     /// The element a convolution's weights are stored in for `precision`; `tile` is its Winograd
     /// tile, if any. F(4x4, 3x3) stays f32: its transforms (entries up to 8) make the bf16 rounding

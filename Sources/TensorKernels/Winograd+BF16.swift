@@ -50,39 +50,3 @@ extension Winograd {
         return m
     }
 }
-
-extension Gemm {
-    /// `c_i = a_i * b_i` for bf16 matrices a_i of one shape, with b_i prepacked at `b + i * bStride`
-    /// (`danet_gemm_bf16_prepacked_size` halves each) and c_i at `c + i * cStride`: the batch split
-    /// across threads as `multiply(batch:...)` splits it.
-    package static func multiply(batch: [PackedMatrix], n: Int, prepackedB b: UnsafePointer<UInt16>, bStride: Int,
-                                c: UnsafeMutablePointer<Float>, cStride: Int, ldc: Int, kernels: CPUKernels = .selected) {
-        guard let first = batch.first, n > 0 else { return }
-        precondition(batch.allSatisfy { $0.rows == first.rows && $0.columns == first.columns && $0.element == .bfloat16
-            && $0.backend == .blocked } && kernels.hasBF16Products, "prepacked products need bf16 matrices of one shape")
-        let (m, k, nr) = (first.rows, first.columns, kernels.tileColumns), depth = (k + 1) / 2 * 2
-        nonisolated(unsafe) let b = b, c = c
-        if Threads.current > 1 && batch.count >= Threads.current {
-            Threads.parallelFor(batch.count) { items in
-                for i in items {
-                    withExtendedLifetime(batch[i].storage) {
-                        danet_gemm_bf16_prepacked(kernels.table, m, n, k, 1, batch[i].storage.halves, m, 0, b + i * bStride,
-                                                  0, c + i * cStride, ldc, nil)
-                    }
-                }
-            }
-            return
-        }
-        for (i, a) in batch.enumerated() {
-            nonisolated(unsafe) let storage = a.storage
-            // Parts start on whole panels of B (split puts column parts on multiples of nr).
-            split(m: m, n: n, tileColumns: nr) { rows, columns in
-                withExtendedLifetime(storage) {
-                    danet_gemm_bf16_prepacked(kernels.table, rows.count, columns.count, k, 1, storage.halves, m, rows.lowerBound,
-                                              b + i * bStride + columns.lowerBound / nr * depth * nr, 0,
-                                              c + i * cStride + rows.lowerBound * ldc + columns.lowerBound, ldc, nil)
-                }
-            }
-        }
-    }
-}

@@ -44,9 +44,10 @@ struct DANetParityTests {
 
 @Suite("Position attention in blocks")
 struct BlockedAttentionTests {
-    @Test("any block of query rows gives the whole-matrix result")
-    func blocks() throws {
-        let model = try DANet(contentsOf: URL(fileURLWithPath: DANetFixtures.path("official_resnet7_r50.pth.tar")))
+    @Test("any block of query rows gives the whole-matrix result, in f32 and in bf16", arguments: Precision.allCases)
+    func blocks(_ precision: Precision) throws {
+        let model = try DANet(contentsOf: URL(fileURLWithPath: DANetFixtures.path("official_resnet7_r50.pth.tar")),
+                              precision: precision)
         let channels = model.configuration.headInter
         var generator = SystemRandomNumberGenerator()
         let input = FeatureMap(channels: channels, height: 9, width: 13,
@@ -55,7 +56,8 @@ struct BlockedAttentionTests {
         for rows in [1, 7, 64, 116] {
             let blocked = model.head.positionAttention(input, scratch: Scratch(), blockRows: rows)
             let maxDiff = zip(blocked.data, whole.data).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
-            #expect(maxDiff <= 1e-6 * whole.data.reduce(0) { max($0, abs($1)) }, "\(rows) rows per block: max|diff| \(maxDiff)")
+            #expect(maxDiff <= 1e-6 * whole.data.reduce(0) { max($0, abs($1)) },
+                    "\(model.precision) products, \(rows) rows per block: max|diff| \(maxDiff)")
         }
     }
 }

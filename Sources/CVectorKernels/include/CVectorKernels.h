@@ -265,6 +265,12 @@ void danet_gemm_bf16_prepacked(const DanetKernels *kernels, long m, long n, long
                                const uint16_t *packed, long m_total, long first_row, const uint16_t *b,
                                float beta, float *c, long ldc, const DanetEpilogue *epilogue);
 
+/// Rows [first, first + count) of `s` (rows of k values, `lds` apart) rounded into B prepacked for
+/// `danet_gemm_bf16_prepacked` as its columns: B = sᵀ (k x n), panels of `nr` columns. The call
+/// that ends at row n also zeroes the last panel's padding columns. Parts of the rows can be packed
+/// by different threads.
+void danet_gemm_bf16_prepack_rows(long nr, long k, const float *s, long lds, long n, long first, long count, uint16_t *b);
+
 // MARK: Winograd
 
 /// Floats of scratch the Winograd row transforms (either tile size) need for a row of `tiles` tiles.
