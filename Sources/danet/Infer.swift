@@ -107,7 +107,7 @@ struct ModelOptions: ParsableArguments {
     var alignCorners: Bool?
 
     @Option(help: ArgumentHelp("""
-        f32, or bf16: weights and product operands rounded to bfloat16, sums and attention in f32 \
+        f32, or bf16: weights and product operands rounded to bfloat16; sums, attention energies and softmax in f32 \
         (default: f32, or bf16 for a .danet file converted with --precision bf16). bf16 runs on CPUs with \
         AVX512_BF16 or ARM64 BF16; elsewhere f32 runs and a line on stderr says so. With convert: the \
         precision of OUT.danet's weights.
