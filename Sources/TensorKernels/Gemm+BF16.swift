@@ -23,7 +23,7 @@ extension Gemm {
             return
         }
         for (i, a) in batch.enumerated() {
-            nonisolated(unsafe) let storage = a.storage
+            let storage = a.storage
             // Parts start on whole panels of B (split puts column parts on multiples of nr).
             split(m: m, n: n, tileColumns: nr) { rows, columns in
                 withExtendedLifetime(storage) {

@@ -91,7 +91,8 @@ package struct PackedMatrix: Sendable {
         case .blocked:
             // Row panels are independent: packed in parallel, a few panels per chunk.
             let mr = Int(DANET_GEMM_MR), panels = (rows + mr - 1) / mr
-            nonisolated(unsafe) let values = values, storage = storage
+            nonisolated(unsafe) let values = values
+            let storage = storage
             Threads.parallelFor(panels, minimumChunk: max(1, 65_536 / max(columns * mr, 1))) { part in
                 let first = part.lowerBound * mr, count = min(rows, part.upperBound * mr) - first
                 if element == .float32 {
@@ -244,8 +245,8 @@ extension Gemm {
                 return
             }
             let (bRow, bColumn) = transposeB ? (1, ldb) : (ldb, 1)
-            nonisolated(unsafe) let storage = a.storage, b = b, c = c, epilogue = epilogue
-            let element = a.element
+            nonisolated(unsafe) let b = b, c = c, epilogue = epilogue
+            let storage = a.storage, element = a.element
             precondition(element == .float32 || kernels.hasBF16Products, "the \(kernels) kernels have no bf16 products")
             split(m: m, n: n, tileColumns: kernels.tileColumns) { rows, columns in
                 let run = { (tail: UnsafePointer<DanetEpilogue>?) in
