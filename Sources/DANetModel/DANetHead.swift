@@ -16,8 +16,9 @@ struct DANetHead {
     let conv8: Conv2d
 
     /// The head's 3x3 convolutions (a third of the model's multiplications) use the larger Winograd
-    /// tile; the backbone keeps F(2x2, 3x3), since the larger tile's rounding in every layer fails
-    /// the full-size parity criterion and in the head alone does not (README, "Parity with PyTorch").
+    /// tile in f32; the backbone keeps F(2x2, 3x3), since the larger tile's rounding in every layer
+    /// fails the full-size parity criterion and in the head alone does not (README, "Parity with
+    /// PyTorch"). In bf16 the head uses F(2x2, 3x3) too (`BF16Layers.tile`).
     static let winogradTile = Winograd.Tile.f4x4
 
     init(_ source: LayerSource, _ config: DANetConfiguration) throws {

@@ -234,8 +234,9 @@ extension DANet {
     ///   - url: the file to write (by convention ending in `.danet`).
     ///   - source: the checkpoint's name, recorded in the metadata.
     ///   - precision: the weights' precision in the file (nil: the model's). bf16 rounds the weights
-    ///     and halves the file. The Winograd tiles are the model's: a model loaded in bf16 has the
-    ///     tiles bf16 runs best with (see `Precision`).
+    ///     to bf16, except those of F(4x4, 3x3) convolutions, which bf16 runs in f32. The Winograd
+    ///     tiles are the model's: a model loaded in bf16 has F(2x2, 3x3) everywhere, the layout bf16
+    ///     runs fastest and most exactly with (see `Precision`).
     ///   - progress: called after each tensor with (tensors written, total).
     /// - Throws: `ArchiveError` if the file cannot be written.
     public func writeModelFile(to url: URL, source: String? = nil, precision: Precision? = nil,
