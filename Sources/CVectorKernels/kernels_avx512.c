@@ -18,6 +18,52 @@ static inline __mmask16 column_mask(long cols, int v) {
     return (__mmask16)(left >= 16 ? 0xFFFF : left <= 0 ? 0 : (1u << left) - 1);
 }
 
+// F(2x2)'s column stage for 16 tiles at a time: tile q reads padded columns 2q ..< 2q + 4, so the
+// even and odd lanes of two loads (and of two loads two columns on) are its four inputs.
+static inline long winograd2_columns(const float *t, long tiles, float *v0, float *v1, float *v2, float *v3) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    long q = 0;
+    // The row holds 2 * tiles + 2 columns: the last block reads up to column 2q + 33 <= 2 * tiles + 1.
+    for (; q + 16 <= tiles; q += 16) {
+        const float *p = t + 2 * q;
+        const __m512 a = _mm512_loadu_ps(p), b = _mm512_loadu_ps(p + 16);
+        const __m512 c = _mm512_loadu_ps(p + 2), d = _mm512_loadu_ps(p + 18);
+        const __m512 c0 = _mm512_permutex2var_ps(a, even, b), c1 = _mm512_permutex2var_ps(a, odd, b);
+        const __m512 c2 = _mm512_permutex2var_ps(c, even, d), c3 = _mm512_permutex2var_ps(c, odd, d);
+        _mm512_storeu_ps(v0 + q, _mm512_sub_ps(c0, c2));
+        _mm512_storeu_ps(v1 + q, _mm512_add_ps(c1, c2));
+        _mm512_storeu_ps(v2 + q, _mm512_sub_ps(c2, c1));
+        _mm512_storeu_ps(v3 + q, _mm512_sub_ps(c1, c3));
+    }
+    return q;
+}
+
+// F(2x2)'s output row for 16 tiles at a time: each tile's two outputs, bias added and ReLU applied
+// in the scalar loop's order, interleaved into y.
+static inline long winograd2_outputs(const float *q0, const float *q1, const float *q2, const float *q3, long tiles,
+                                     float bias, int relu, float *y) {
+    const __m512i low = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const __m512i high = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    const __m512 b = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
+    long t = 0;
+    for (; t + 16 <= tiles; t += 16) {
+        const __m512 a0 = _mm512_loadu_ps(q0 + t), a1 = _mm512_loadu_ps(q1 + t);
+        const __m512 a2 = _mm512_loadu_ps(q2 + t), a3 = _mm512_loadu_ps(q3 + t);
+        __m512 left = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), a2), b);
+        __m512 right = _mm512_add_ps(_mm512_sub_ps(_mm512_sub_ps(a1, a2), a3), b);
+        if (relu) {
+            left = _mm512_max_ps(left, zero);
+            right = _mm512_max_ps(right, zero);
+        }
+        _mm512_storeu_ps(y + 2 * t, _mm512_permutex2var_ps(left, low, right));
+        _mm512_storeu_ps(y + 2 * t + 16, _mm512_permutex2var_ps(left, high, right));
+    }
+    return t;
+}
+
+#define WINOGRAD2_COLUMNS winograd2_columns
+#define WINOGRAD2_OUTPUTS winograd2_outputs
 #define KERNEL(name) name##_avx512
 #include "internal/row_kernels.h"
 

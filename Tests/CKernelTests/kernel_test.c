@@ -134,9 +134,9 @@ static void test_epilogue(const DanetKernels *kernels) {
 }
 
 // Every row transform of both tile sizes, on planes with odd sizes, dilations 1 to 3, every
-// sub-grid start, and rows that start part-way.
+// sub-grid start, rows that start part-way, and rows of more than 16 tiles (the vector paths).
 static void test_winograd(const DanetKernels *kernels, const DanetKernels *generic) {
-    const long sizes[][2] = {{7, 9}, {13, 5}, {16, 16}, {3, 2}};
+    const long sizes[][2] = {{7, 9}, {13, 5}, {16, 16}, {3, 2}, {5, 71}, {3, 140}};
     for (int tile = 2; tile <= 4; tile += 2) {
         const int positions = (tile + 2) * (tile + 2);
         for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {

@@ -1,6 +1,9 @@
 // The Winograd row transforms and the row softmax, written as loops over contiguous rows so that
 // the compiler vectorises them for whichever instruction set includes this file: each
-// kernels_<isa>.c defines KERNEL(name) and the target, then includes it once. A tile row is handled
+// kernels_<isa>.c defines KERNEL(name) and the target, then includes it once. Where the compiler
+// leaves a loop scalar (F(2x2)'s columns, read two apart, and its outputs, written two apart), a set
+// may define WINOGRAD2_COLUMNS and WINOGRAD2_OUTPUTS: functions that do the leading tiles with
+// vector permutations and return how many they did. A tile row is handled
 // at once: its input rows of the sub-grid are gathered into padded scratch rows, combined row-wise
 // (Bᵀ), then column-wise (B).
 //
@@ -69,7 +72,11 @@ static void KERNEL(winograd_input_row)(const float *plane, long height, long wid
         // ...then B along the columns: tile t reads padded columns 2t ..< 2t + 4.
         float *restrict v0 = v + (4 * k) * stride, *restrict v1 = v0 + stride;
         float *restrict v2 = v1 + stride, *restrict v3 = v2 + stride;
-        for (long q = 0; q < tiles; q++) {
+        long q = 0;
+#ifdef WINOGRAD2_COLUMNS
+        q = WINOGRAD2_COLUMNS(t, tiles, v0, v1, v2, v3);
+#endif
+        for (; q < tiles; q++) {
             const float c0 = t[2 * q], c1 = t[2 * q + 1], c2 = t[2 * q + 2], c3 = t[2 * q + 3];
             v0[q] = c0 - c2;
             v1[q] = c1 + c2;
@@ -100,7 +107,11 @@ static void KERNEL(winograd_output_row)(const float *m, long stride, long tiles,
         }
         // A on the right, bias and ReLU.
         const float *restrict q0 = q, *restrict q1 = q + tiles, *restrict q2 = q + 2 * tiles, *restrict q3 = q + 3 * tiles;
-        for (long t = 0; t < tiles; t++) {
+        long t = 0;
+#ifdef WINOGRAD2_OUTPUTS
+        t = WINOGRAD2_OUTPUTS(q0, q1, q2, q3, tiles, bias, relu, y);
+#endif
+        for (; t < tiles; t++) {
             float left = q0[t] + q1[t] + q2[t] + bias, right = q1[t] - q2[t] - q3[t] + bias;
             if (relu) {
                 left = left > 0 ? left : 0;
