@@ -16,9 +16,18 @@ fi
 
 base=$(mktemp -d)
 stop() {
-    [ -f "$base/slurmd.pid" ] && kill "$(cat "$base/slurmd.pid")" 2>/dev/null || true
-    [ -f "$base/slurmctld.pid" ] && kill "$(cat "$base/slurmctld.pid")" 2>/dev/null || true
+    local status=$?
+    for daemon in slurmd slurmctld; do
+        [ -f "$base/$daemon.pid" ] || continue
+        local pid
+        pid=$(cat "$base/$daemon.pid")
+        kill "$pid" 2>/dev/null || true
+        # slurmctld writes its state as it stops: removing the folder under it fails ("Directory
+        # not empty"), so wait up to 10 s for each daemon to be gone first.
+        for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    done
     rm -rf "$base"
+    exit "$status"
 }
 trap stop EXIT
 mkdir -p "$base/state" "$base/spool" "$base/out"
