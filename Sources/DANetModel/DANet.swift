@@ -71,18 +71,23 @@ public struct DANet: Sendable {
     /// `init(contentsOf:layer4Dilations:alignCorners:precision:threads:)`.
     public init(checkpoint: Checkpoint, layer4Dilations: [Int]? = nil, alignCorners: Bool? = nil, precision: Precision? = nil,
                 threads: Int? = nil) throws {
-        let asked = precision ?? (ModelFile.isModelFile(checkpoint) ? ModelFile.precision(checkpoint) : .f32)
-        let (running, note) = Precision.resolve(asked)
+        let (running, note) = Precision.resolve(DANet.precision(asked: precision, checkpoint))
         try self.init(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners, building: running,
                       note: note, threads: threads)
     }
 
-    /// A model built in `precision` whatever this CPU runs, to be written as a model file (`danet
-    /// convert`), not run: bf16 layers on a CPU without bf16 products would stop the process.
-    package static func forModelFile(checkpoint: Checkpoint, layer4Dilations: [Int]?, alignCorners: Bool?, precision: Precision,
+    /// A model built in `precision` (nil: as `init(checkpoint:...)` defaults it) whatever this CPU
+    /// runs, to be written as a model file (`danet convert`), not run: bf16 layers on a CPU without
+    /// bf16 products would stop the process.
+    package static func forModelFile(checkpoint: Checkpoint, layer4Dilations: [Int]?, alignCorners: Bool?, precision: Precision?,
                                      threads: Int?) throws -> DANet {
-        try DANet(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners, building: precision,
-                  note: nil, threads: threads)
+        try DANet(checkpoint: checkpoint, layer4Dilations: layer4Dilations, alignCorners: alignCorners,
+                  building: DANet.precision(asked: precision, checkpoint), note: nil, threads: threads)
+    }
+
+    /// The precision asked for, or by default f32, or bf16 for a model file written in bf16.
+    private static func precision(asked: Precision?, _ checkpoint: Checkpoint) -> Precision {
+        asked ?? (ModelFile.isModelFile(checkpoint) ? ModelFile.precision(checkpoint) : .f32)
     }
 
     private init(checkpoint: Checkpoint, layer4Dilations: [Int]?, alignCorners: Bool?, building running: Precision, note: String?,

@@ -104,14 +104,12 @@ struct Convert: ParsableCommand {
         let start = Platform.monotonicSeconds()
         // Built in the precision asked for whatever this CPU runs (packing needs no bf16
         // instructions), so a bf16 file can be made anywhere.
-        let precision = model.precision ?? (DANet.isModelFile(checkpoint) ? (checkpoint.metadata["danet.precision"]
-            .flatMap(Precision.init(rawValue:)) ?? .f32) : .f32)
         let network = try DANet.forModelFile(checkpoint: checkpoint, layer4Dilations: model.layer4Dilations,
-                                             alignCorners: model.alignCorners, precision: precision, threads: model.threads)
+                                             alignCorners: model.alignCorners, precision: model.precision, threads: model.threads)
         let built = Platform.monotonicSeconds() - start
         var bar = ProgressBar(label: "writing", total: 1)
         let source = String(input.split(separator: "/").last ?? "")
-        try network.writeModelFile(to: URL(fileURLWithPath: output), source: source, precision: precision) { done, total in
+        try network.writeModelFile(to: URL(fileURLWithPath: output), source: source) { done, total in
             bar.total = total
             bar.update(done)
         }
@@ -119,6 +117,6 @@ struct Convert: ParsableCommand {
         let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
         print("wrote \(output): DANet-R\(c.depth) (\(c.layout.rawValue), \(c.classes) classes, layer4 dilations "
             + "\(c.layer4Dilations.map(String.init).joined(separator: "/")), align_corners \(c.alignCorners)), "
-            + "\(precision.rawValue) weights, \(Format.bytes(size)), built from \(input) in \(String(seconds: built)) s")
+            + "\(network.precision.rawValue) weights, \(Format.bytes(size)), built from \(input) in \(String(seconds: built)) s")
     }
 }
