@@ -96,26 +96,13 @@ enum ModelFile {
     static func floats(_ tensor: StoredTensor, name: String, file: String) throws -> MappedFloats {
         do {
             if let mapped = try tensor.mappedFloats() { return mapped }
-            let copy = OwnedFloats(try tensor.floats())
-            return MappedFloats(pointer: UnsafePointer(copy.pointer), count: copy.count, owner: copy)
+            let values = try tensor.floats()
+            let copy = OwnedBytes(values.withUnsafeBytes { Array($0) })
+            let floats = copy.pointer.bindMemory(to: Float.self, capacity: values.count)
+            return MappedFloats(pointer: UnsafePointer(floats), count: values.count, owner: copy)
         } catch let error as ArchiveError {
             throw WeightError(.unreadable, file: file, "tensor '\(name)': \(error.description)")
         }
-    }
-
-    /// An array's elements at a stable address, for a model file read without a map.
-    final class OwnedFloats: @unchecked Sendable {
-        // Written once here, read-only afterwards.
-        let pointer: UnsafeMutablePointer<Float>
-        let count: Int
-
-        init(_ values: [Float]) {
-            count = values.count
-            pointer = .allocate(capacity: max(1, values.count))
-            values.withUnsafeBufferPointer { pointer.initialize(from: $0.baseAddress!, count: values.count) }
-        }
-
-        deinit { pointer.deallocate() }
     }
 }
 
