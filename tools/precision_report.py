@@ -28,11 +28,10 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import street_scenes  # noqa: E402
-from danet_reference import DANet  # noqa: E402
+from danet_reference import DANet, train_step  # noqa: E402
 import bench_speed  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -67,12 +66,7 @@ def train_full_width(steps, threads):
     model.train()
     for step in range(steps):
         x, y = scenes(range(step * 2, step * 2 + 2))
-        fused, pam, cam = model(x)
-        loss = F.cross_entropy(fused, y) + 0.4 * (F.cross_entropy(pam, y) + F.cross_entropy(cam, y))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        loss = train_step(model, optimizer, schedule, x, y)
         if step % 25 == 0 or step == steps - 1:
             print(f"train step {step}/{steps} loss {loss.item():.3f} ({time.time() - start:.0f} s)", flush=True)
     minutes = (time.time() - start) / 60

@@ -16,12 +16,11 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import street_scenes  # noqa: E402
-from danet_reference import DANet  # noqa: E402
+from danet_reference import DANet, train_step  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -60,12 +59,7 @@ def main():
     model.train()
     for step in range(args.steps):
         x, y = batch(range(step * 8, step * 8 + 8))
-        fused, pam, cam = model(x)
-        loss = F.cross_entropy(fused, y) + 0.4 * (F.cross_entropy(pam, y) + F.cross_entropy(cam, y))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
+        loss = train_step(model, optimizer, schedule, x, y)
         if step % 250 == 0 or step == args.steps - 1:
             print(f"step {step} loss {loss.item():.3f} ({time.time() - start:.0f} s)", flush=True)
     model.eval()
