@@ -92,6 +92,13 @@ static inline __attribute__((always_inline)) void store_tile(__m512 acc[MR][NV],
     }
 }
 
+static inline __attribute__((always_inline)) void zero_tile(__m512 acc[MR][NV]) {
+#pragma clang loop unroll(full)
+    for (int i = 0; i < MR; i++)
+#pragma clang loop unroll(full)
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+}
+
 // The tile of C is read at the end (beta or a residual): fetch it while the sums run.
 static inline __attribute__((always_inline)) void prefetch_tile(float beta, const float *c, long ldc,
                                                                  const DanetEpilogue *epilogue) {
@@ -113,10 +120,7 @@ static inline __attribute__((always_inline)) void prefetch_tile(float beta, cons
 static void micro_kernel(long kc, const float *ap, const float *bp, float alpha, float beta,
                          float *c, long ldc, long mr, long nr, const DanetEpilogue *epilogue) {
     __m512 acc[MR][NV];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < MR; i++)
-#pragma clang loop unroll(full)
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    zero_tile(acc);
     prefetch_tile(beta, c, ldc, epilogue);
     for (long p = 0; p < kc; p++) {
         __m512 bv[NV];
@@ -186,10 +190,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void micro_kernel_bf16(
     long depth, const uint16_t *ap, const uint16_t *bp, float alpha, float beta, float *c, long ldc, long mr, long nr,
     const DanetEpilogue *epilogue) {
     __m512 acc[MR][NV];
-#pragma clang loop unroll(full)
-    for (int i = 0; i < MR; i++)
-#pragma clang loop unroll(full)
-        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    zero_tile(acc);
     prefetch_tile(beta, c, ldc, epilogue);
     for (long p = 0; p < depth; p += 2) {
         __m512bh bv[NV];
