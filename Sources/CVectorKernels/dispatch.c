@@ -72,7 +72,6 @@ static const DanetISA preference[] = {
     DANET_ISA_GENERIC,
 };
 
-static const char *const isa_names[DANET_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "avx512bf16", "neonbf16"};
 
 const DanetKernels *danet_kernels_selected(const char **requested) {
     const char *cap = getenv("DANET_ISA");
@@ -84,7 +83,7 @@ const DanetKernels *danet_kernels_selected(const char **requested) {
         // instruction set, leaves the portable kernels only.
         first = count - 1;
         for (size_t i = 0; i < count; i++)
-            if (strcmp(cap, isa_names[preference[i]]) == 0) first = i;
+            if (strcmp(cap, danet_isa_name(preference[i])) == 0) first = i;
     }
     for (size_t i = first; i < count; i++)
         if (danet_isa_supported(preference[i])) return danet_kernels(preference[i]);

@@ -246,11 +246,10 @@ int main(void) {
     test_rounding();
     test_pack_layout();
     const DanetKernels *generic = danet_kernels(DANET_ISA_GENERIC);
-    static const char *const names[DANET_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "avx512bf16", "neonbf16"};
     for (int isa = 0; isa < DANET_ISA_COUNT; isa++) {
         const DanetKernels *kernels = danet_kernels((DanetISA)isa);
         if (!kernels) {
-            printf("%s: not run by this CPU\n", names[isa]);
+            printf("%s: not run by this CPU\n", danet_isa_name((DanetISA)isa));
             continue;
         }
         const int before = passed + failed;

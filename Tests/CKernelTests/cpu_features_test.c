@@ -9,10 +9,6 @@
 
 static int passed, failed;
 
-static const char *isa_name(DanetISA isa) {
-    static const char *const names[DANET_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "avx512bf16", "neonbf16"};
-    return (unsigned)isa < DANET_ISA_COUNT ? names[isa] : "?";
-}
 
 // Checks the chosen set, that `present` bits are all set and `absent` ones all clear, and that the
 // reason mentions `reason` (when not null).
@@ -20,12 +16,12 @@ static void expect(const char *label, unsigned features, DanetISA got, const cha
                    unsigned present, unsigned absent, const char *reason) {
     const int ok = got == isa && (features & present) == present && (features & absent) == 0 &&
                    (!reason || strstr(why, reason));
-    printf("%s %-44s %-10s features %#07x  %s\n", ok ? "ok  " : "FAIL", label, isa_name(got), features, why);
+    printf("%s %-44s %-10s features %#07x  %s\n", ok ? "ok  " : "FAIL", label, danet_isa_name(got), features, why);
     if (ok) {
         passed++;
     } else {
         failed++;
-        printf("     expected %s, bits %#x set and %#x clear, a reason mentioning '%s'\n", isa_name(isa), present, absent,
+        printf("     expected %s, bits %#x set and %#x clear, a reason mentioning '%s'\n", danet_isa_name(isa), present, absent,
                reason ? reason : "-");
     }
 }
@@ -89,7 +85,7 @@ int main(void) {
     danet_cpu_model(model, sizeof model);
     const DanetISA live = danet_best_isa(why, sizeof why);
     const unsigned features = danet_cpu_features();
-    printf("this CPU: '%s', %s (%s), features %#07x\n", model, isa_name(live), why, features);
+    printf("this CPU: '%s', %s (%s), features %#07x\n", model, danet_isa_name(live), why, features);
     if (danet_cpuinfo_value("flags", flags, sizeof flags) || danet_cpuinfo_value("Features", flags, sizeof flags)) {
         // Whole words only: " avx512f " must not match "avx512fp16".
         char padded[4100];
@@ -100,12 +96,12 @@ int main(void) {
         if ((bf16 && live != DANET_ISA_AVX512_BF16) || (avx512 && !bf16 && live != DANET_ISA_AVX512)) {
             failed++;
             printf("FAIL /proc/cpuinfo lists avx512f%s, but the kernels chose %s\n", bf16 ? " and avx512_bf16" : "",
-                   isa_name(live));
+                   danet_isa_name(live));
         }
 #elif defined(__aarch64__)
         if (strstr(padded, " bf16 ") && (!(features & DANET_CPU_ARM_BF16) || live != DANET_ISA_NEON_BF16)) {
             failed++;
-            printf("FAIL /proc/cpuinfo lists bf16, but HWCAP2_BF16 is clear or the kernels chose %s\n", isa_name(live));
+            printf("FAIL /proc/cpuinfo lists bf16, but HWCAP2_BF16 is clear or the kernels chose %s\n", danet_isa_name(live));
         }
 #endif
     }

@@ -205,11 +205,10 @@ static void test_softmax(const DanetKernels *kernels, const DanetKernels *generi
 
 int main(void) {
     const DanetKernels *generic = danet_kernels(DANET_ISA_GENERIC);
-    const char *names[DANET_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "avx512bf16", "neonbf16"};
     for (int isa = 0; isa < DANET_ISA_COUNT; isa++) {
         const DanetKernels *kernels = danet_kernels((DanetISA)isa);
         if (!kernels) {
-            printf("%s: not run by this CPU\n", names[isa]);
+            printf("%s: not run by this CPU\n", danet_isa_name((DanetISA)isa));
             continue;
         }
         const int before = passed + failed;

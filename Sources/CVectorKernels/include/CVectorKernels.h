@@ -19,6 +19,12 @@ typedef enum {
 
 enum { DANET_ISA_COUNT = 6 };
 
+/// The name of an instruction set, as DANET_ISA spells it ("?" for a value outside the enum).
+static inline const char *danet_isa_name(DanetISA isa) {
+    static const char *const names[DANET_ISA_COUNT] = {"generic", "avx2", "avx512", "neon", "avx512bf16", "neonbf16"};
+    return (unsigned)isa < DANET_ISA_COUNT ? names[isa] : "?";
+}
+
 /// What the product does to its final sums before storing them, in this order: add bias[i] to
 /// row i, add residual[i * residual_ld + j], clamp at 0. Null pointers skip a step.
 typedef struct {
