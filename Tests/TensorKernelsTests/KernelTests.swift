@@ -82,13 +82,18 @@ struct KernelTests {
         }
     }
 
+    /// The geometry of a `conv.k3s1p<P>d<D>` fixture case.
+    func winogradGeometry(_ name: String, input: (shape: [Int], data: [Float]), weight: (shape: [Int], data: [Float])) -> ConvGeometry {
+        let numbers = name.dropFirst("conv.k".count).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        return ConvGeometry(inChannels: input.shape[0], outChannels: weight.shape[0], kernel: 3, stride: 1,
+                            padding: numbers[2], dilation: numbers[3])
+    }
+
     @Test("Winograd F(2x2, 3x3) and F(4x4, 3x3), plain and dilated", arguments: cases("conv.k3s1"))
     func winograd(_ name: String) throws {
         let input = try tensor(name + ".input"), weight = try tensor(name + ".weight")
         let bias = try tensor(name + ".bias"), reference = try tensor(name + ".output")
-        let numbers = name.dropFirst("conv.k".count).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        let g = ConvGeometry(inChannels: input.shape[0], outChannels: weight.shape[0], kernel: 3, stride: 1,
-                             padding: numbers[2], dilation: numbers[3])
+        let g = winogradGeometry(name, input: input, weight: weight)
         #expect(Winograd.applies(to: g))
         // The smallest workspace runs one tile per block; the large one all tiles at once.
         for tile in Winograd.Tile.allCases {
@@ -113,9 +118,7 @@ struct KernelTests {
     func winogradBF16(_ name: String) throws {
         let input = try tensor(name + ".input"), weight = try tensor(name + ".weight")
         let bias = try tensor(name + ".bias"), reference = try tensor(name + ".output")
-        let numbers = name.dropFirst("conv.k".count).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        let g = ConvGeometry(inChannels: input.shape[0], outChannels: weight.shape[0], kernel: 3, stride: 1,
-                             padding: numbers[2], dilation: numbers[3])
+        let g = winogradGeometry(name, input: input, weight: weight)
         for kernels in CPUKernels.available where kernels.hasBF16Products {
             for tile in Winograd.Tile.allCases {
                 let u = Winograd.transformWeights(weight.data, outChannels: g.outChannels, inChannels: g.inChannels,
