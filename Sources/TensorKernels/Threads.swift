@@ -1,6 +1,6 @@
 import CVectorKernels
 
-/// How many threads the kernels use, and the one pool every parallel kernel runs on: the products
+/// How many threads the kernels use, and the pools every parallel kernel runs on: the products
 /// (OpenBLAS's included, which runs single-threaded inside each part), the transforms, the
 /// unfolding and the element-wise passes.
 ///
@@ -25,6 +25,17 @@ package enum Threads {
     package static func with<R>(_ count: Int?, _ body: () async throws -> R) async rethrows -> R {
         guard let count else { return try await body() }
         return try await $bound.withValue(max(1, count), operation: body)
+    }
+
+    /// How many separate pools there are (`useLane(_:)`).
+    package static let lanes = Int(DANET_MAX_LANES)
+
+    /// Makes the calling thread's parallel regions run on pool `lane` (0 ..< `lanes`), which has its
+    /// own workers: threads that each run a model at once (a server's workers) each pick a lane, so
+    /// that each gets the cores its thread count promises. Every thread starts on lane 0. For
+    /// threads the caller owns (not Swift's cooperative pool, whose threads run other tasks too).
+    package static func useLane(_ lane: Int) {
+        precondition(danet_parallel_set_lane(Int32(lane)) == 0, "lane \(lane) out of 0..<\(lanes)")
     }
 
     /// The thread count in use here.

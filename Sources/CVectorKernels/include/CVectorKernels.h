@@ -318,10 +318,17 @@ long danet_available_cpus(void);
 /// unknown) and the cgroup quota rounded up (0 for none).
 void danet_cpu_limits(long *online, long *affinity, long *quota);
 
-/// Runs task(context, i) for every i in [0, count) on up to `threads` threads of the package's pool,
+/// Runs task(context, i) for every i in [0, count) on up to `threads` threads of the calling thread's pool,
 /// the calling thread among them, and returns when all are done. A call made while another region
-/// runs (from another thread, or from inside a task) runs every task on the calling thread.
+/// runs on the same pool (from another thread, or from inside a task) runs every task on the calling thread.
 void danet_parallel_run(long count, int threads, void (*task)(void *context, long index), void *context);
+
+/// How many thread pools (lanes) there are; lane 0 is every thread's until it picks another.
+#define DANET_MAX_LANES 64
+
+/// Makes the calling thread start its parallel regions on pool `lane` (0 ..< DANET_MAX_LANES), each
+/// pool with its own workers. Returns 0, or -1 for a lane out of range (nothing changes).
+int danet_parallel_set_lane(int lane);
 
 // MARK: OpenBLAS
 
