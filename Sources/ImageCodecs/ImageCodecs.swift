@@ -13,10 +13,12 @@ extension RGBImage {
         self = try ImageFile.readRGB(url.displayPath)
     }
 
-    /// Decodes PNG or JPEG bytes; `name` stands for the file in errors.
+    /// Decodes PNG or JPEG bytes; `name` stands for the file in errors. `maxPixels` (at most
+    /// `ImageFile.maxPixels`) is checked against the header before any pixel is decoded, so a
+    /// server can refuse a small file that claims a huge image without allocating for it.
     /// - Throws: `ImageError`, as `init(contentsOf:)`.
-    public init(encoded data: Data, name: String = "image") throws {
-        self = try ImageFile.decodeRGB([UInt8](data), name: name)
+    public init(encoded data: Data, name: String = "image", maxPixels: Int = ImageFile.maxPixels) throws {
+        self = try ImageFile.decodeRGB([UInt8](data), name: name, maxPixels: min(maxPixels, ImageFile.maxPixels))
     }
 
     /// The image as an 8-bit RGB PNG file.
@@ -50,9 +52,9 @@ public enum ImageFile {
     public static let maxPixels = 1 << 26
 
     /// Decodes PNG or JPEG bytes (told apart by their signature) as RGB; `name` is used in errors.
-    package static func decodeRGB(_ bytes: [UInt8], name: String) throws -> RGBImage {
-        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try PNGCodec.decodeRGB(bytes, file: name) }
-        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEGCodec.decodeRGB(bytes, file: name) }
+    package static func decodeRGB(_ bytes: [UInt8], name: String, maxPixels: Int = ImageFile.maxPixels) throws -> RGBImage {
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try PNGCodec.decodeRGB(bytes, file: name, maxPixels: maxPixels) }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEGCodec.decodeRGB(bytes, file: name, maxPixels: maxPixels) }
         throw ImageError(file: name, "expected a PNG or JPEG image, found \(bytes.isEmpty ? "an empty file" : "other data")")
     }
 
@@ -65,7 +67,7 @@ public enum ImageFile {
     }
 
     /// Throws unless a `width` x `height` image is within `maxPixels`.
-    static func checkSize(_ width: Int, _ height: Int, file: String) throws {
+    static func checkSize(_ width: Int, _ height: Int, file: String, maxPixels: Int = ImageFile.maxPixels) throws {
         guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).partialValue <= maxPixels,
               width <= maxPixels, height <= maxPixels else {
             throw ImageError(file: file, "expected an image of at most \(maxPixels) pixels, found \(width) x \(height)")

@@ -3,7 +3,7 @@ import CTurboJPEG
 
 /// JPEG through TurboJPEG (libjpeg-turbo), accurate DCT as libjpeg's default, EXIF orientation applied.
 enum JPEGCodec {
-    static func decodeRGB(_ bytes: [UInt8], file: String) throws -> RGBImage {
+    static func decodeRGB(_ bytes: [UInt8], file: String, maxPixels: Int = ImageFile.maxPixels) throws -> RGBImage {
         guard let handle = tjInitDecompress() else { throw ImageError(file: file, "cannot start the JPEG decoder") }
         defer { tjDestroy(handle) }
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
@@ -14,7 +14,7 @@ enum JPEGCodec {
         guard header == 0, width > 0, height > 0 else {
             throw ImageError(file: file, "expected a valid JPEG, found \(String(cString: tjGetErrorStr2(handle)))")
         }
-        try ImageFile.checkSize(Int(width), Int(height), file: file)
+        try ImageFile.checkSize(Int(width), Int(height), file: file, maxPixels: maxPixels)
         var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 3)
         let status = source.withUnsafeMutableBufferPointer { input in
             pixels.withUnsafeMutableBufferPointer { output in

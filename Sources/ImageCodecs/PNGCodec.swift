@@ -6,10 +6,10 @@ enum PNGCodec {
     // png.h builds these from flags in macros Swift does not import: alpha 1, colour 2, linear 4.
     static let gray: UInt32 = 0, rgb: UInt32 = 2, rgba: UInt32 = 3, linearRGBA: UInt32 = 7, linearFlag: UInt32 = 4
 
-    static func decodeRGB(_ bytes: [UInt8], file: String) throws -> RGBImage {
+    static func decodeRGB(_ bytes: [UInt8], file: String, maxPixels: Int = ImageFile.maxPixels) throws -> RGBImage {
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
-        try begin(&image, bytes, file: file)
+        try begin(&image, bytes, file: file, maxPixels: maxPixels)
         defer { png_image_free(&image) }
         let width = Int(image.width), height = Int(image.height)
         // 16-bit files are read as linear 16-bit (unchanged when they carry no gamma) and cut to
@@ -68,12 +68,12 @@ enum PNGCodec {
         return Array(output.prefix(Int(size)))
     }
 
-    private static func begin(_ image: inout png_image, _ bytes: [UInt8], file: String) throws {
+    private static func begin(_ image: inout png_image, _ bytes: [UInt8], file: String, maxPixels: Int = ImageFile.maxPixels) throws {
         try checkChunkLengths(bytes, file: file)
         let ok = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
         guard ok != 0 else { throw ImageError(file: file, "expected a valid PNG, found \(message(image))") }
         do {
-            try ImageFile.checkSize(Int(image.width), Int(image.height), file: file)
+            try ImageFile.checkSize(Int(image.width), Int(image.height), file: file, maxPixels: maxPixels)
         } catch {
             // The callers free the image only once begin succeeds, so a refused one is freed here.
             png_image_free(&image)
