@@ -48,6 +48,13 @@ public struct DatasetPreset: Sendable {
     /// Every preset, as `--dataset` lists them.
     public static let all: [DatasetPreset] = [street, cityscapes, cityscapes769, ade20k, pascalContext59, pascalContext60, cocoStuff]
 
+    /// The preset for a model with `classes` outputs when none is named: the street preset for the
+    /// bundled model, else the first dataset with that many classes, else `generic(classes:)`.
+    public static func matching(classes: Int, bundled: Bool) -> DatasetPreset {
+        if bundled { return .street }
+        return all.first { $0.classes.count == classes && $0.name != "street" } ?? .generic(classes: classes)
+    }
+
     /// The preset called `name` (any case), or nil.
     public static func named(_ name: String) -> DatasetPreset? {
         all.first { $0.name == name.lowercased() }

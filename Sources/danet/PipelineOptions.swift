@@ -58,14 +58,7 @@ struct PipelineOptions: ParsableArguments {
         let checkpoint = try model.checkpoint(weights)
         let detected = try DANetConfiguration.detect(checkpoint, layer4Dilations: model.layer4Dilations)
         let classes = detected.classes
-        let preset: DatasetPreset
-        if let dataset {
-            preset = dataset.preset
-        } else if weights == nil {
-            preset = .street
-        } else {
-            preset = DatasetPreset.all.first { $0.classes.count == classes && $0.name != "street" } ?? .generic(classes: classes)
-        }
+        let preset = dataset?.preset ?? .matching(classes: classes, bundled: weights == nil)
         guard preset.classes.count == classes else {
             throw ModelError(.invalidOption, file: checkpoint.path,
                              "the model predicts \(classes) classes, the \(preset.name) preset has \(preset.classes.count)")
