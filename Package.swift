@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -10,11 +10,21 @@ let package = Package(
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
         .library(name: "DANetSupport", targets: ["DANetSupport"]),
+        .library(name: "DANetServer", targets: ["DANetServer"]),
         .executable(name: "danet", targets: ["danet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // The server: HTTP/1.1 on SwiftNIO, graceful shutdown on SIGTERM, metrics in Prometheus's format.
+        // Hummingbird's default traits pull in swift-configuration, which the server does not use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: Libraries
@@ -35,6 +45,22 @@ let package = Package(
         /// PNG (libpng) and JPEG (libjpeg-turbo) reading, with EXIF orientation; PNG writing.
         .target(name: "ImageCodecs", dependencies: ["Imaging", "DANetSupport", "CLibPNG", "CTurboJPEG"]),
 
+        /// An Open Inference Protocol (KServe v2) server with a plain segmentation endpoint, a page to
+        /// try it, admission control, bearer tokens and Prometheus metrics: what `danet serve` runs.
+        .target(
+            name: "DANetServer",
+            dependencies: [
+                "DANetModel", "Segmentation", "Imaging", "ImageCodecs", "TorchArchive", "TensorKernels", "DANetSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+
         /// The `danet` command-line tool.
         .executableTarget(
             name: "danet",
@@ -46,6 +72,7 @@ let package = Package(
                 "ImageCodecs",
                 "Segmentation",
                 "DANetSupport",
+                "DANetServer",
                 "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -97,6 +124,7 @@ let package = Package(
         .testTarget(name: "DANetModelTests", dependencies: ["DANetModel", "TorchArchive", "TensorKernels", "DANetSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "DANetSupport", "DANetModel", "Imaging", "ImageCodecs", "TensorKernels", "TorchArchive"]),
         .testTarget(name: "danetTests", dependencies: ["danet", "TorchArchive"]),
+        .testTarget(name: "DANetServerTests", dependencies: ["DANetServer", "DANetModel", "Segmentation"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test on a fresh machine: install, build, run the Swift test suites, the parity tests again
 # under each lower instruction set, the install command, a Slurm array job on a one-node cluster,
-# the README's library example as a separate package, the
+# the server from the outside, the README's library example as a separate package, the
 # documentation without warnings, the C kernel tests natively and for ARM64 under qemu, the thread
 # count under CPU limits; then the archive and image tests again under AddressSanitizer, and each
 # fuzz target for about a minute (SECURITY.md).
@@ -29,6 +29,10 @@ bash tools/test_install.sh
 
 # A one-node Slurm cluster: an array job of evaluate shards, merged, equal to the unsplit run.
 bash tools/test_slurm.sh .build/debug/danet
+
+# `danet serve` through tritonclient, every fault, the token, SIGTERM, a load test and the page in
+# headless Chromium.
+bash tools/test_serve.sh .build/debug/danet
 
 # The README's library example, built as a separate package in Swift 6 mode and run.
 bash tools/test_library_example.sh

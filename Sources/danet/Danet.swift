@@ -7,8 +7,8 @@ struct Danet: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "danet",
         abstract: "Load PyTorch checkpoints without Python and run DANet on the CPU.",
-        version: "danet 0.15.0",
-        subcommands: [Inspect.self, Convert.self, Infer.self, Segment.self, Evaluate.self, Scan.self, Info.self]
+        version: "danet 0.16.0",
+        subcommands: [Inspect.self, Convert.self, Infer.self, Segment.self, Evaluate.self, Scan.self, Info.self, Serve.self]
     )
 
     static func main() {

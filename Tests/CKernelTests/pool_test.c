@@ -1,6 +1,8 @@
-// The thread pool under load: three threads start regions at once (so most run on their caller),
-// with 1 to 4 threads each, some with a region inside every task; every task index must run
-// exactly once. tools/test_c_kernels.sh builds it with ThreadSanitizer too.
+// The thread pools under load: three threads start regions at once, two sharing lane 0 (so most of
+// theirs run on their caller) and one on lane 1, with 1 to 4 threads each, some with a region inside
+// every task; every task index must run exactly once. Then two threads on lanes of their own must
+// each get help from their lane's workers while the other runs. tools/test_c_kernels.sh builds it
+// with ThreadSanitizer too.
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@ static void nested_task(void *context, long index) {
 
 static void *caller(void *argument) {
     long wrong = 0;
+    if ((long)argument == 2 && danet_parallel_set_lane(1) != 0) return (void *)1L;
     for (int round = 0; round < 2000; round++) {
         const long count = 1 + (round * 7919 + (long)argument) % 300;
         const int nested = round % 5 == 0;
@@ -39,7 +42,28 @@ static void *caller(void *argument) {
     return (void *)wrong;
 }
 
+typedef struct {
+    pthread_t caller;
+    atomic_long helped;  // tasks run by a thread other than the caller
+} Helped;
+
+static void spin_task(void *context, long index) {
+    (void)index;
+    Helped *helped = context;
+    if (!pthread_equal(pthread_self(), helped->caller)) atomic_fetch_add(&helped->helped, 1);
+    for (volatile int i = 0; i < 20000; i++) {}
+}
+
+static void *lane_caller(void *argument) {
+    danet_parallel_set_lane((int)(long)argument);
+    Helped helped = {pthread_self(), 0};
+    for (int round = 0; round < 200; round++) danet_parallel_run(16, 2, spin_task, &helped);
+    return (void *)atomic_load(&helped.helped);
+}
+
 int main(void) {
+    const int bounds = danet_parallel_set_lane(-1) == -1 && danet_parallel_set_lane(DANET_MAX_LANES) == -1;
+    printf("lanes out of range refused: %s\n", bounds ? "yes" : "no");
     pthread_t threads[3];
     long wrong = 0;
     for (long i = 0; i < 3; i++) pthread_create(&threads[i], NULL, caller, (void *)i);
@@ -49,6 +73,17 @@ int main(void) {
         wrong += (long)result;
     }
     printf("thread pool: %ld task indices run other than once\n", wrong);
-    printf("%d passed, %d failed\n", wrong == 0, wrong != 0);
-    return wrong == 0 ? 0 : 1;
+    pthread_t lanes[2];
+    long helped[2];
+    for (long i = 0; i < 2; i++) pthread_create(&lanes[i], NULL, lane_caller, (void *)(i + 2));
+    for (int i = 0; i < 2; i++) {
+        void *result;
+        pthread_join(lanes[i], &result);
+        helped[i] = (long)result;
+    }
+    const int both = helped[0] > 0 && helped[1] > 0;
+    printf("two callers on lanes 2 and 3 at once: %ld and %ld tasks run by their lanes' workers\n", helped[0], helped[1]);
+    const int passed = (wrong == 0) + both + bounds;
+    printf("%d passed, %d failed\n", passed, 3 - passed);
+    return passed == 3 ? 0 : 1;
 }

@@ -64,4 +64,21 @@ struct ImageBoundsTests {
             }
         }
     }
+
+    @Test("a lower pixel limit refuses a real image over it, PNG and JPEG, and passes one within it")
+    func lowerLimit() throws {
+        let image = try RGBImage(width: 40, height: 30, pixels: [UInt8](repeating: 128, count: 40 * 30 * 3))
+        let png = try image.pngData()
+        #expect(try RGBImage(encoded: png, maxPixels: 1200).width == 40)
+        do {
+            _ = try RGBImage(encoded: png, name: "upload", maxPixels: 1199)
+            Issue.record("a 40 x 30 image passed a limit of 1199 pixels")
+        } catch {
+            #expect("\(error)" == "upload: expected an image of at most 1199 pixels, found 40 x 30")
+        }
+        let jpeg = try Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Fixtures/pipeline/images/orientation6.jpg").standardized)
+        let decoded = try RGBImage(encoded: jpeg)
+        #expect(throws: ImageError.self) { try RGBImage(encoded: jpeg, maxPixels: decoded.width * decoded.height - 1) }
+    }
 }
