@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-LIBRARIES = ["DANetSupport", "TorchArchive", "DANetModel", "Segmentation", "Imaging", "ImageCodecs"]
+LIBRARIES = ["DANetSupport", "TorchArchive", "DANetModel", "Segmentation", "Imaging", "ImageCodecs", "DANetServer"]
 INHERITED = {"description", "==(_:_:)", "hash(into:)", "startIndex", "endIndex", "subscript(_:)",
              "init(from:)", "encode(to:)", "hashValue", "index(after:)", "index(before:)"}
 

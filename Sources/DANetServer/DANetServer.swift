@@ -30,7 +30,9 @@ public struct DANetServer: Sendable {
     private let state: ServerState
 
     /// Loads every model of `configuration` (the bundled one as `street` when it names none).
-    /// - Parameter progress: called with one line per model loaded.
+    /// - Parameters:
+    ///   - configuration: the address, models, workers and limits.
+    ///   - progress: called with one line per model loaded.
     /// - Throws: `ServerError` for a setting no server can run with; the loader's error, naming the
     ///   file, for a model that cannot be loaded.
     public init(configuration: ServerConfiguration, progress: (String) -> Void = { _ in }) throws {
