@@ -48,7 +48,9 @@ struct InferenceEndpoints: Sendable {
     }
 
     private func infer(_ request: Request, model: ServedModel) async throws -> Response {
+        var phases = Phases()
         let body = try await state.body(of: request)
+        phases.end("read")
         var headerLength: Int?
         if let field = request.headers[Self.headerLengthField] {
             guard let value = Int(field) else { throw ServerError.badRequest("expected Inference-Header-Content-Length to be a byte count, found '\(field.prefix(32))'") }
@@ -73,21 +75,23 @@ struct InferenceEndpoints: Sendable {
             binary = outputs.last?.binary ?? binary
         }
         let output: InferenceResponse.Output
-        let timing: HTTPFields
         switch input.content {
         case .floats(let values):
             let tensor = try checkedTensor(input, values)
+            phases.end("decode")
             let (logits, queued, ran) = try await state.onWorker(model) { try model.logits(tensor) }
+            phases.add(queued: queued, ran: ran)
             output = .init(name: produced, shape: logits.shape, values: .floats(logits.data), binary: binary)
-            timing = Answer.timing(queued: queued, ran: ran)
         case .elements(let elements):
             let images = try decodedImages(input, elements)
+            phases.end("decode")
             let (maps, queued, ran) = try await state.onWorker(model) { try model.labels(images) }
+            phases.add(queued: queued, ran: ran)
             output = .init(name: produced, shape: [maps.count, maps[0].height, maps[0].width], values: .bytes(maps.flatMap(\.labels)), binary: binary)
-            timing = Answer.timing(queued: queued, ran: ran)
         }
         let (bytes, length) = InferenceResponse(model: model.name, id: parsed.id, outputs: [output]).encoded()
-        var headers = timing
+        phases.end("encode")
+        var headers = Answer.timing(phases)
         guard let length else { return Answer.json(bytes, headers: headers) }
         headers[Self.headerLengthField] = String(length)
         return Answer.bytes(bytes, type: "application/octet-stream", headers: headers)

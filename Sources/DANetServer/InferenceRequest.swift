@@ -84,7 +84,10 @@ struct InferenceRequest {
             var values = [Float](repeating: 0, count: count)
             values.withUnsafeMutableBytes { out in body.withUnsafeBytes { out.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + size)])) } }
             offset += size
-            return Input(name: name, datatype: datatype, shape: shape, content: .floats(values.map { Float(bitPattern: $0.bitPattern.littleEndian) }))
+            #if !_endian(little)
+            values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+            #endif
+            return Input(name: name, datatype: datatype, shape: shape, content: .floats(values))
         case ("BYTES", let size?):
             guard size >= 0, size <= body.count - offset else {
                 throw ServerError.badRequest("input '\(name)': expected binary_data_size within the \(body.count - offset) bytes left, found \(size)")

@@ -22,9 +22,15 @@ struct InferenceResponse {
             }
         }
 
+        /// The values' bytes, little-endian as the protocol's binary data is.
         var raw: [UInt8] {
             switch values {
-            case .floats(let floats): floats.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) }
+            case .floats(let floats):
+                #if _endian(little)
+                floats.withUnsafeBytes { Array($0) }
+                #else
+                floats.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) }
+                #endif
             case .bytes(let bytes): bytes
             }
         }
@@ -57,12 +63,13 @@ struct InferenceResponse {
         var out = Array("{\"model_name\":".utf8) + JSONText.string(model)
         if let id { out += Array(",\"id\":".utf8) + JSONText.string(id) }
         out += Array(",\"outputs\":[".utf8)
+        let raws = outputs.map { $0.binary ? $0.raw : [] }
         for (i, output) in outputs.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out += Array("{\"name\":".utf8) + JSONText.string(output.name)
             out += Array(",\"datatype\":\"\(output.datatype)\",\"shape\":[\(output.shape.map(String.init).joined(separator: ","))]".utf8)
             if output.binary {
-                out += Array(",\"parameters\":{\"binary_data_size\":\(output.raw.count)}}".utf8)
+                out += Array(",\"parameters\":{\"binary_data_size\":\(raws[i].count)}}".utf8)
             } else {
                 out += Array(",\"data\":".utf8)
                 output.appendJSON(to: &out)
@@ -70,10 +77,10 @@ struct InferenceResponse {
             }
         }
         out += Array("]}".utf8)
-        let binary = outputs.filter(\.binary)
-        guard !binary.isEmpty else { return (out, nil) }
+        guard outputs.contains(where: \.binary) else { return (out, nil) }
         let headerLength = out.count
-        for output in binary { out += output.raw }
+        out.reserveCapacity(out.count + raws.reduce(0) { $0 + $1.count })
+        for raw in raws { out += raw }
         return (out, headerLength)
     }
 }

@@ -40,14 +40,18 @@ struct SegmentEndpoints: Sendable {
         }
         let mask = query["mask"].map(String.init)
         guard mask == nil || mask == "color" else { throw ServerError.badRequest("expected mask=color or no mask, found '\(mask!.prefix(32))'") }
+        var phases = Phases()
         let body = try await state.body(of: request)
+        phases.end("read")
         let image = try InferenceEndpoints.decode(Data(body), name: "request body", maxPixels: state.configuration.maxPixels)
+        phases.end("decode")
         let (labels, queued, ran) = try await state.onWorker(model) { try model.pipeline.predict(image) }
-        let headers = Answer.timing(queued: queued, ran: ran)
+        phases.add(queued: queued, ran: ran)
+        let png: Data
         switch output {
-        case .labels: return Answer.bytes([UInt8](try labels.pngData()), type: "image/png", headers: headers)
-        case .color: return Answer.bytes([UInt8](try labels.colorized().pngData()), type: "image/png", headers: headers)
-        case .overlay: return Answer.bytes([UInt8](try labels.overlay(on: image, alpha: alpha).pngData()), type: "image/png", headers: headers)
+        case .labels: png = try labels.pngData()
+        case .color: png = try labels.colorized().pngData()
+        case .overlay: png = try labels.overlay(on: image, alpha: alpha).pngData()
         case .json:
             var answer: [String: Any] = [
                 "model": model.name, "width": image.width, "height": image.height, "seconds": ran,
@@ -55,8 +59,12 @@ struct SegmentEndpoints: Sendable {
                                                        "color": Self.hex(model.preset.palette, Int($0.label))] as [String: Any] },
             ]
             if mask == "color" { answer["color_png"] = try labels.colorized().pngData().base64EncodedString() }
-            return Answer.json(JSONText.data(answer), headers: headers)
+            let json = JSONText.data(answer)
+            phases.end("encode")
+            return Answer.json(json, headers: Answer.timing(phases))
         }
+        phases.end("encode")
+        return Answer.bytes([UInt8](png), type: "image/png", headers: Answer.timing(phases))
     }
 
     /// Colour `index` of `palette` as `#rrggbb` (black past its end, as the colour masks draw it).

@@ -142,8 +142,26 @@ enum Answer {
         return json(JSONText.data(["error": error.description]), status: .init(code: error.status), headers: headers)
     }
 
-    /// `Server-Timing`: time waiting for a worker and time on it, in milliseconds.
-    static func timing(queued: Double, ran: Double) -> HTTPFields {
-        [.init("Server-Timing")!: String(format: "queue;dur=%.1f, model;dur=%.1f", queued * 1000, ran * 1000)]
+    /// `Server-Timing` with each phase's milliseconds.
+    static func timing(_ phases: Phases) -> HTTPFields {
+        [.init("Server-Timing")!: phases.entries.map { String(format: "%@;dur=%.2f", $0.name, $0.seconds * 1000) }.joined(separator: ", ")]
     }
 }
+
+/// Where a request's time went: reading, decoding, waiting, the model, encoding.
+struct Phases {
+    private(set) var entries: [(name: String, seconds: Double)] = []
+    private var mark = ContinuousClock.now
+
+    /// Ends the phase that began at the last mark.
+    mutating func end(_ name: String) {
+        let now = ContinuousClock.now
+        entries.append((name, (now - mark).seconds))
+        mark = now
+    }
+
+    /// Adds the worker's queue and model times, measured on the worker.
+    mutating func add(queued: Double, ran: Double) {
+        entries += [("queue", queued), ("model", ran)]
+        mark = ContinuousClock.now
+    }}

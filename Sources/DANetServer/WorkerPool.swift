@@ -23,9 +23,12 @@ final class WorkerPool: @unchecked Sendable {
     private var stopping = false
     private let observe: @Sendable (Load) -> Void
 
+    /// A request's work: runs on the worker and returns what hands the result over, which the
+    /// worker calls only once it counts itself free again (so a client that answers at once
+    /// finds the place its last request held).
     private struct Job {
         let ticket: Ticket
-        let body: () -> Void
+        let body: () -> () -> Void
     }
 
     /// A waiting request's cancellation flag.
@@ -63,11 +66,8 @@ final class WorkerPool: @unchecked Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
                 let job = Job(ticket: ticket) {
-                    if ticket.isCancelled {
-                        continuation.resume(throwing: CancellationError())
-                    } else {
-                        continuation.resume(with: Result { try body() })
-                    }
+                    let result: Result<T, any Error> = ticket.isCancelled ? .failure(CancellationError()) : Result { try body() }
+                    return { continuation.resume(with: result) }
                 }
                 if !enqueue(job) {
                     continuation.resume(throwing: ServerError(status: 503,
@@ -109,12 +109,13 @@ final class WorkerPool: @unchecked Sendable {
             }
             guard let job else { return }
             observe(load)
-            job.body()
+            let deliver = job.body()
             let after = condition.withLock {
                 running -= 1
                 return Load(waiting: jobs.count, running: running)
             }
             observe(after)
+            deliver()
         }
     }
 }

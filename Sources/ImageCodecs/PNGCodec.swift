@@ -4,7 +4,7 @@ import CLibPNG
 /// PNG through libpng's simplified API (`png_image_*`), which reports errors instead of longjmp-ing.
 enum PNGCodec {
     // png.h builds these from flags in macros Swift does not import: alpha 1, colour 2, linear 4.
-    static let gray: UInt32 = 0, rgb: UInt32 = 2, rgba: UInt32 = 3, linearRGBA: UInt32 = 7, linearFlag: UInt32 = 4
+    static let gray: UInt32 = 0, rgb: UInt32 = 2, rgba: UInt32 = 3, linearRGBA: UInt32 = 7, alphaFlag: UInt32 = 1, linearFlag: UInt32 = 4
 
     static func decodeRGB(_ bytes: [UInt8], file: String, maxPixels: Int = ImageFile.maxPixels) throws -> RGBImage {
         var image = png_image()
@@ -13,17 +13,22 @@ enum PNGCodec {
         defer { png_image_free(&image) }
         let width = Int(image.width), height = Int(image.height)
         // 16-bit files are read as linear 16-bit (unchanged when they carry no gamma) and cut to
-        // 8 bits as OpenCV does; 8-bit files are read as 8-bit RGBA and the alpha is dropped.
+        // 8 bits as OpenCV does; 8-bit files with alpha are read as 8-bit RGBA and the alpha is
+        // dropped (libpng would composite it); 8-bit files without are read as RGB directly.
         let sixteen = image.format & linearFlag != 0
-        image.format = sixteen ? linearRGBA : rgba
         var rgb = [UInt8](repeating: 0, count: width * height * 3)
-        if sixteen {
+        if !sixteen && image.format & alphaFlag == 0 {
+            image.format = self.rgb
+            try finish(&image, &rgb, file: file)
+        } else if sixteen {
+            image.format = linearRGBA
             var wide = [UInt16](repeating: 0, count: width * height * 4)
             try finish(&image, &wide, file: file)
             for i in 0..<(width * height) {
                 for c in 0..<3 { rgb[i * 3 + c] = UInt8(wide[i * 4 + c] >> 8) }
             }
         } else {
+            image.format = rgba
             var rgba = [UInt8](repeating: 0, count: width * height * 4)
             try finish(&image, &rgba, file: file)
             for i in 0..<(width * height) {
