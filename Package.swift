@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(name: "DANetModelTests", dependencies: ["DANetModel", "TorchArchive", "TensorKernels", "DANetSupport"]),
         .testTarget(name: "SegmentationTests", dependencies: ["Segmentation", "DANetSupport", "DANetModel", "Imaging", "ImageCodecs", "TensorKernels", "TorchArchive"]),
         .testTarget(name: "danetTests", dependencies: ["danet", "TorchArchive"]),
-        .testTarget(name: "DANetServerTests", dependencies: ["DANetServer", "DANetModel", "Segmentation"]),
+        .testTarget(name: "DANetServerTests", dependencies: ["DANetServer", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -92,9 +92,9 @@ struct InferenceEndpoints: Sendable {
         let (bytes, length) = InferenceResponse(model: model.name, id: parsed.id, outputs: [output]).encoded()
         phases.end("encode")
         var headers = Answer.timing(phases)
-        guard let length else { return Answer.json(bytes, headers: headers) }
+        guard let length else { return Answer.buffer(bytes, type: "application/json", headers: headers) }
         headers[Self.headerLengthField] = String(length)
-        return Answer.bytes(bytes, type: "application/octet-stream", headers: headers)
+        return Answer.buffer(bytes, type: "application/octet-stream", headers: headers)
     }
 
     private func checkedTensor(_ input: InferenceRequest.Input, _ values: [Float]) throws -> Tensor {

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// An inference answer in the protocol's form: JSON alone, or (when any output is asked for in
 /// binary) a JSON header followed by the raw tensors, its length in `Inference-Header-Content-Length`.
@@ -22,16 +23,24 @@ struct InferenceResponse {
             }
         }
 
-        /// The values' bytes, little-endian as the protocol's binary data is.
-        var raw: [UInt8] {
+        /// How many bytes the values take in binary.
+        var byteCount: Int {
+            switch values {
+            case .floats(let floats): floats.count * 4
+            case .bytes(let bytes): bytes.count
+            }
+        }
+
+        /// Appends the values' bytes, little-endian as the protocol's binary data is.
+        func writeRaw(to buffer: inout ByteBuffer) {
             switch values {
             case .floats(let floats):
                 #if _endian(little)
-                floats.withUnsafeBytes { Array($0) }
+                floats.withUnsafeBytes { _ = buffer.writeBytes($0) }
                 #else
-                floats.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Array($0) }
+                for value in floats { buffer.writeInteger(value.bitPattern, endianness: .little) }
                 #endif
-            case .bytes(let bytes): bytes
+            case .bytes(let bytes): buffer.writeBytes(bytes)
             }
         }
 
@@ -58,18 +67,18 @@ struct InferenceResponse {
     let id: String?
     let outputs: [Output]
 
-    /// The body, and the JSON header's length when binary data follows it.
-    func encoded() -> (body: [UInt8], headerLength: Int?) {
+    /// The body, and the JSON header's length when binary data follows it. The tensors are
+    /// written into the answer's buffer directly: a logits tensor is megabytes.
+    func encoded() -> (body: ByteBuffer, headerLength: Int?) {
         var out = Array("{\"model_name\":".utf8) + JSONText.string(model)
         if let id { out += Array(",\"id\":".utf8) + JSONText.string(id) }
         out += Array(",\"outputs\":[".utf8)
-        let raws = outputs.map { $0.binary ? $0.raw : [] }
         for (i, output) in outputs.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
             out += Array("{\"name\":".utf8) + JSONText.string(output.name)
             out += Array(",\"datatype\":\"\(output.datatype)\",\"shape\":[\(output.shape.map(String.init).joined(separator: ","))]".utf8)
             if output.binary {
-                out += Array(",\"parameters\":{\"binary_data_size\":\(raws[i].count)}}".utf8)
+                out += Array(",\"parameters\":{\"binary_data_size\":\(output.byteCount)}}".utf8)
             } else {
                 out += Array(",\"data\":".utf8)
                 output.appendJSON(to: &out)
@@ -77,11 +86,12 @@ struct InferenceResponse {
             }
         }
         out += Array("]}".utf8)
-        guard outputs.contains(where: \.binary) else { return (out, nil) }
-        let headerLength = out.count
-        out.reserveCapacity(out.count + raws.reduce(0) { $0 + $1.count })
-        for raw in raws { out += raw }
-        return (out, headerLength)
+        let binary = outputs.filter(\.binary)
+        var buffer = ByteBufferAllocator().buffer(capacity: out.count + binary.reduce(0) { $0 + $1.byteCount })
+        buffer.writeBytes(out)
+        guard !binary.isEmpty else { return (buffer, nil) }
+        for output in binary { output.writeRaw(to: &buffer) }
+        return (buffer, out.count)
     }
 }
 

@@ -44,6 +44,7 @@ struct ServedModel: Sendable {
     /// `danet infer --heads fused` computes them: [N, classes, H, W].
     func logits(_ input: Tensor) throws -> Tensor {
         let count = input.shape[0], size = input.imageSize
+        if count == 1 { return try network(input, heads: .fused).fused }
         var data: [Float] = []
         data.reserveCapacity(count * classes * input.shape[2] * input.shape[3])
         for n in 0..<count {

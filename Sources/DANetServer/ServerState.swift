@@ -124,9 +124,13 @@ enum Answer {
     static func json(_ object: Any) -> Response { json(JSONText.data(object)) }
 
     static func bytes(_ bytes: [UInt8], type: String, headers: HTTPFields = [:]) -> Response {
+        buffer(ByteBuffer(bytes: bytes), type: type, headers: headers)
+    }
+
+    static func buffer(_ buffer: ByteBuffer, type: String, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = type
-        return Response(status: .ok, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: .ok, headers: fields, body: .init(byteBuffer: buffer))
     }
 
     /// The protocol's error answer: `{"error": "..."}` with the error's status, and the headers a

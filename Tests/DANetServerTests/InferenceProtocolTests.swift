@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 @testable import DANetServer
 
@@ -101,14 +102,15 @@ struct InferenceProtocolTests {
         let floats: [Float] = [1.5, -0.125, .nan]
         let json = InferenceResponse(model: "m", id: "7", outputs: [.init(name: "logits", shape: [1, 3], values: .floats(floats), binary: false)]).encoded()
         #expect(json.headerLength == nil)
-        #expect(String(decoding: json.body, as: UTF8.self)
+        #expect(String(buffer: json.body)
             == #"{"model_name":"m","id":"7","outputs":[{"name":"logits","datatype":"FP32","shape":[1,3],"data":[1.5,-0.125,null]}]}"#)
         let labels: [UInt8] = [0, 5, 255, 1]
         let binary = InferenceResponse(model: "m", id: nil, outputs: [.init(name: "labels", shape: [1, 2, 2], values: .bytes(labels), binary: true)]).encoded()
         let length = try #require(binary.headerLength)
-        let header = try JSONSerialization.jsonObject(with: Data(binary.body[..<length])) as? [String: Any]
+        let body = [UInt8](buffer: binary.body)
+        let header = try JSONSerialization.jsonObject(with: Data(body[..<length])) as? [String: Any]
         let output = (header?["outputs"] as? [[String: Any]])?.first
         #expect((output?["parameters"] as? [String: Any])?["binary_data_size"] as? Int == 4)
-        #expect(Array(binary.body[length...]) == labels)
+        #expect(Array(body[length...]) == labels)
     }
 }

@@ -66,6 +66,11 @@ def protocol(danet, out):
             # Exact: the same kernels on the same thread count; JSON prints floats in their shortest exact form.
             check(diff == 0.0, f"logits ({'binary' if binary else 'JSON'}) equal danet infer's, tolerance 0",
                   f"shape {logits.shape}, max|diff| {diff}")
+        one = triton.InferInput("input", [1] + list(x.shape[1:]), "FP32")
+        one.set_data_from_numpy(x[1:2], binary_data=True)
+        logits = client.infer("street", [one]).as_numpy("logits")
+        check(logits.shape == (1,) + expected.shape[1:] and float(np.abs(logits[0] - expected[1]).max()) == 0.0,
+              "logits of a batch of one equal danet infer's, tolerance 0", f"shape {logits.shape}")
         segment_labels = np.array(Image.open(os.path.join(out, "street_labels.png")))
         png = open(PHOTO, "rb").read()
         for binary in (True, False):
