@@ -6,8 +6,9 @@ import TensorKernels
 /// kernels' thread pools of its own, so `workers` requests run at once on `threads` cores each.
 ///
 /// Admission is decided at once: with every worker busy and `queue` requests waiting, `run` throws
-/// a 503 instead of waiting. A request whose task is cancelled while it waits (its client left) is
-/// dropped when a worker reaches it, without running.
+/// a 503 instead of waiting. A request whose task is cancelled while it waits is dropped when a
+/// worker reaches it, without running (the HTTP server does not cancel a handler whose client
+/// left, so over HTTP such a request runs).
 final class WorkerPool: @unchecked Sendable {
     /// How busy the pool is, after every change.
     struct Load: Sendable {
