@@ -54,7 +54,8 @@ public struct DANetServer: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops taking requests (after `drainTime` with
-    /// readiness failing), lets running ones finish and returns.
+    /// readiness failing), lets running ones finish and returns. A server runs once: its worker
+    /// threads end when `run` returns.
     /// - Parameter onListening: called once with the address and port the server listens on.
     /// - Throws: when the address cannot be bound.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
