@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// An inference server for DANet models: the Open Inference Protocol (KServe v2) over HTTP/REST,
@@ -57,7 +58,7 @@ public struct DANetServer: Sendable {
     /// readiness failing), lets running ones finish and returns. A server runs once: its worker
     /// threads end when `run` returns.
     /// - Parameter onListening: called once with the address and port the server listens on.
-    /// - Throws: when the address cannot be bound.
+    /// - Throws: `ServerError` when the address cannot be bound.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
         var logger = Logger(label: "danet.serve")
         logger.logLevel = .warning
@@ -80,8 +81,12 @@ public struct DANetServer: Sendable {
         let drain = DrainService(state: state, time: configuration.drainTime)
         let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: drain)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        state.pool.stop()
+        defer { state.pool.stop() }
+        do {
+            try await group.run()
+        } catch let error as IOError {
+            throw ServerError(status: 500, "cannot listen on \(host):\(configuration.port): \(String(cString: strerror(error.errnoCode)))")
+        }
     }
 }
 

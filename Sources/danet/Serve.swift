@@ -68,7 +68,7 @@ struct Serve: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, found \(threads)") }
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, found \(workers)") }
         guard queue >= 0 else { throw ValidationError("--queue must be 0 or more, found \(queue)") }
-        guard maxBody >= 1 else { throw ValidationError("--max-body must be at least 1 (MB), found \(maxBody)") }
+        guard (1...4096).contains(maxBody) else { throw ValidationError("--max-body must be 1 to 4096 (MB), found \(maxBody)") }
         guard readTimeout >= 1 else { throw ValidationError("--read-timeout must be at least 1 (s), found \(readTimeout)") }
         guard drain >= 0 else { throw ValidationError("--drain must be 0 or more (s), found \(drain)") }
         for model in models where !model.contains("=") {
