@@ -61,16 +61,23 @@ enum PNGCodec {
         image.width = UInt32(width)
         image.height = UInt32(height)
         image.format = channels == 1 ? gray : rgb
-        var size: png_alloc_size_t = 0
-        guard pixels.withUnsafeBytes({ png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, 0, nil) }) != 0 else {
-            throw ImageError(file: file, "cannot encode PNG: \(message(image))")
+        // One pass into a buffer that holds any outcome (deflate grows incompressible data by well
+        // under 1%, plus chunk headers), instead of a pass that only measures and a second that
+        // writes; libpng says when a buffer is too small, and then the second pass runs.
+        var capacity = height * (width * channels + 1) + height * (width * channels + 1) / 100 + 4096
+        for _ in 0..<2 {
+            var output = [UInt8](repeating: 0, count: capacity)
+            var size = png_alloc_size_t(capacity)
+            let ok = output.withUnsafeMutableBytes { out in
+                pixels.withUnsafeBytes { png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, 0, nil) }
+            }
+            if ok != 0 { return Array(output.prefix(Int(size))) }
+            guard Int(size) > capacity else { break }
+            capacity = Int(size)
+            png_image_free(&image)
+            image.warning_or_error = 0
         }
-        var output = [UInt8](repeating: 0, count: Int(size))
-        let ok = output.withUnsafeMutableBytes { out in
-            pixels.withUnsafeBytes { png_image_write_to_memory(&image, out.baseAddress, &size, 0, $0.baseAddress, 0, nil) }
-        }
-        guard ok != 0 else { throw ImageError(file: file, "cannot encode PNG: \(message(image))") }
-        return Array(output.prefix(Int(size)))
+        throw ImageError(file: file, "cannot encode PNG: \(message(image))")
     }
 
     private static func begin(_ image: inout png_image, _ bytes: [UInt8], file: String, maxPixels: Int = ImageFile.maxPixels) throws {
