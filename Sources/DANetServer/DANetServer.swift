@@ -55,7 +55,8 @@ public struct DANetServer: Sendable {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops taking requests (after `drainTime` with
-    /// readiness failing), lets running ones finish and returns. A server runs once: its worker
+    /// readiness failing), lets running ones finish and returns. Cancelling the task that runs it
+    /// stops it at once instead (open connections are closed). A server runs once: its worker
     /// threads end when `run` returns.
     /// - Parameter onListening: called once with the address and port the server listens on.
     /// - Throws: `ServerError` when the address cannot be bound.
