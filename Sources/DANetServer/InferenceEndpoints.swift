@@ -62,9 +62,11 @@ struct InferenceEndpoints: Sendable {
                                          + parsed.inputs.map { "'\($0.name)'" }.joined(separator: ", "))
         }
         let produced: String
-        switch input.name {
-        case "input": produced = "logits"
-        case "image": produced = "labels"
+        switch (input.name, input.datatype) {
+        case ("input", "FP32"): produced = "logits"
+        case ("image", "BYTES"): produced = "labels"
+        case ("input", _), ("image", _):
+            throw ServerError.badRequest("input '\(input.name)': expected datatype \(input.name == "input" ? "FP32" : "BYTES"), found \(input.datatype)")
         default: throw ServerError.badRequest("expected input 'input' (FP32 [N,3,H,W]) or 'image' (BYTES [N]), found '\(input.name.prefix(64))'")
         }
         var binary = parsed.binaryOutputs
