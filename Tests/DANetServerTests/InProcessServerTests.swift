@@ -9,19 +9,18 @@ import DANetServer
 /// stopped by cancelling the task.
 @Suite("Server in process")
 struct InProcessServerTests {
-    /// Where the server said it listens, handed from its callback to the test.
-    final class Address: @unchecked Sendable {
-        private let condition = NSCondition()
-        private var port: Int?
-
-        func set(_ port: Int) { condition.withLock { self.port = port; condition.broadcast() } }
-
-        func wait(seconds: Double) -> Int? {
-            condition.withLock {
-                let deadline = Date().addingTimeInterval(seconds)
-                while port == nil && condition.wait(until: deadline) {}
-                return port
+    /// The port the server reports, or nil after `seconds`; waits without holding a thread (the
+    /// other suites' parity tests keep Swift's cooperative threads busy).
+    static func port(from ports: AsyncStream<Int>, seconds: Int) async -> Int? {
+        await withTaskGroup(of: Int?.self) { group in
+            group.addTask { await ports.first { _ in true } }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(seconds))
+                return nil
             }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 
@@ -41,9 +40,9 @@ struct InProcessServerTests {
         configuration.port = 0
         let server = try DANetServer(configuration: configuration)
         #expect(server.configuration.models.map(\.name) == ["street"])
-        let address = Address()
-        let running = Task { try await server.run { _, port in address.set(port) } }
-        let port = try #require(await Task.detached { address.wait(seconds: 30) }.value)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let running = Task { try await server.run { _, port in continuation.yield(port) } }
+        let port = try #require(await Self.port(from: ports, seconds: 300))
         let base = URL(string: "http://127.0.0.1:\(port)")!
         let (ready, _) = try await Self.get(base.appendingPathComponent("v2/health/ready"))
         #expect(ready == 200)
