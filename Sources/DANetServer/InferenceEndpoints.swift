@@ -81,7 +81,8 @@ struct InferenceEndpoints: Sendable {
         case .floats(let values):
             let tensor = try checkedTensor(input, values)
             phases.end("decode")
-            let (logits, queued, ran) = try await state.onWorker(model) { try model.logits(tensor) }
+            // The fused logits `danet infer --heads fused` writes; the network runs a batch image by image.
+            let (logits, queued, ran) = try await state.onWorker(model) { try model.network(tensor, heads: .fused).fused }
             phases.add(queued: queued, ran: ran)
             output = .init(name: produced, shape: logits.shape, values: .floats(logits.data), binary: binary)
         case .elements(let elements):

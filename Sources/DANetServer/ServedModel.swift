@@ -40,20 +40,6 @@ struct ServedModel: Sendable {
                            loadSeconds: Platform.monotonicSeconds() - start)
     }
 
-    /// The fused logits of each image of `input` ([N, 3, H, W]), one forward pass each, as
-    /// `danet infer --heads fused` computes them: [N, classes, H, W].
-    func logits(_ input: Tensor) throws -> Tensor {
-        let count = input.shape[0], size = input.imageSize
-        if count == 1 { return try network(input, heads: .fused).fused }
-        var data: [Float] = []
-        data.reserveCapacity(count * classes * input.shape[2] * input.shape[3])
-        for n in 0..<count {
-            let image = try Tensor(shape: [1] + input.shape.dropFirst(), data: Array(input.data[(n * size)..<((n + 1) * size)]))
-            data += try network(image, heads: .fused).fused.data
-        }
-        return try Tensor(shape: [count, classes, input.shape[2], input.shape[3]], data: data)
-    }
-
     /// The labels of each image through the test pipeline, as `danet segment` writes them.
     func labels(_ images: [RGBImage]) throws -> [LabelMap] {
         try images.map { try pipeline.predict($0) }
