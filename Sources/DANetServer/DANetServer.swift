@@ -1,4 +1,5 @@
 import DANetModel
+import DANetSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -110,7 +111,7 @@ private struct ObservingMiddleware: RouterMiddleware {
     let state: ServerState
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
+        let start = Platform.monotonicSeconds()
         let (endpoint, model) = Self.classify(request.uri.path, state: state)
         var response: Response
         do {
@@ -128,7 +129,7 @@ private struct ObservingMiddleware: RouterMiddleware {
         } catch {
             response = Answer.error(ServerError(status: 500, "\(error)"))
         }
-        state.metrics.request(endpoint: endpoint, model: model, status: Int(response.status.code), seconds: (ContinuousClock.now - start).seconds)
+        state.metrics.request(endpoint: endpoint, model: model, status: Int(response.status.code), seconds: Platform.monotonicSeconds() - start)
         return response
     }
 

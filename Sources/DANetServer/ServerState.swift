@@ -1,3 +1,4 @@
+import DANetSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -44,13 +45,13 @@ final class ServerState: Sendable {
 
     /// Runs `body` on a worker, recording the time waited and the time run; returns both with the result.
     func onWorker<T: Sendable>(_ model: ServedModel, _ body: @escaping @Sendable () throws -> T) async throws -> (T, queued: Double, ran: Double) {
-        let submitted = ContinuousClock.now
-        let (result, started, finished) = try await pool.run { () throws -> (T, ContinuousClock.Instant, ContinuousClock.Instant) in
-            let started = ContinuousClock.now
+        let submitted = Platform.monotonicSeconds()
+        let (result, started, finished) = try await pool.run { () throws -> (T, Double, Double) in
+            let started = Platform.monotonicSeconds()
             let result = try body()
-            return (result, started, ContinuousClock.now)
+            return (result, started, Platform.monotonicSeconds())
         }
-        let queued = (started - submitted).seconds, ran = (finished - started).seconds
+        let queued = started - submitted, ran = finished - started
         metrics.queueWait(model: model.name, seconds: queued)
         metrics.inference(model: model.name, seconds: ran)
         return (result, queued, ran)
@@ -155,17 +156,17 @@ enum Answer {
 /// Where a request's time went: reading, decoding, waiting, the model, encoding.
 struct Phases {
     private(set) var entries: [(name: String, seconds: Double)] = []
-    private var mark = ContinuousClock.now
+    private var mark = Platform.monotonicSeconds()
 
     /// Ends the phase that began at the last mark.
     mutating func end(_ name: String) {
-        let now = ContinuousClock.now
-        entries.append((name, (now - mark).seconds))
+        let now = Platform.monotonicSeconds()
+        entries.append((name, now - mark))
         mark = now
     }
 
     /// Adds the worker's queue and model times, measured on the worker.
     mutating func add(queued: Double, ran: Double) {
         entries += [("queue", queued), ("model", ran)]
-        mark = ContinuousClock.now
+        mark = Platform.monotonicSeconds()
     }}
