@@ -44,7 +44,8 @@ struct InferenceRequest {
         }
         guard let object = parsed as? [String: Any] else { throw ServerError.badRequest("expected a JSON object, found \(Self.kind(of: parsed))") }
         id = object["id"] as? String
-        binaryOutputs = ((object["parameters"] as? [String: Any])?["binary_data_output"] as? Bool) ?? false
+        let binaryOutputs = ((object["parameters"] as? [String: Any])?["binary_data_output"] as? Bool) ?? false
+        self.binaryOutputs = binaryOutputs
         guard let inputs = object["inputs"] as? [[String: Any]], !inputs.isEmpty else {
             throw ServerError.badRequest("expected 'inputs', a list of tensors, found \(object["inputs"].map(Self.kind) ?? "none")")
         }
@@ -58,7 +59,7 @@ struct InferenceRequest {
             self.outputs = try list.map { entry in
                 guard let name = entry["name"] as? String else { throw ServerError.badRequest("expected a 'name' in each of 'outputs'") }
                 let binary = ((entry["parameters"] as? [String: Any])?["binary_data"] as? Bool)
-                return RequestedOutput(name: name, binary: binary ?? (object["parameters"] as? [String: Any])?["binary_data_output"] as? Bool ?? false)
+                return RequestedOutput(name: name, binary: binary ?? binaryOutputs)
             }
         } else {
             outputs = nil
