@@ -139,6 +139,3 @@ def raw_exchange(port, data, hold=0.0, read_timeout=30):
             pass
         return answer
 
-
-def env_threads():
-    return os.cpu_count() or 1
